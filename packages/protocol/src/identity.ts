@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { filterError, topicError } from './topics.js';
+
+/** SPEC "Identities": a device id, also usable as a single topic level. */
+export const DEVICE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** A metric or command name: one topic level, same alphabet as device ids. */
+export const NAME_PATTERN = DEVICE_ID_PATTERN;
+
+export const deviceIdSchema = z
+  .string()
+  .regex(
+    DEVICE_ID_PATTERN,
+    'expected 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit',
+  );
+
+/** A string checked by one of the topic validators, which say in words what is wrong. */
+const checkedString = (check: (value: string) => string | null) =>
+  z.string().superRefine((value, ctx) => {
+    const problem = check(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+export const topicSchema = checkedString(topicError);
+export const filterSchema = checkedString(filterError);
+
+export const accessSchema = z.enum(['read', 'readwrite']);
+export type Access = z.infer<typeof accessSchema>;
+
+export const permissionSchema = z.object({ filter: filterSchema, access: accessSchema });
+export type Permission = z.infer<typeof permissionSchema>;
+
+/** Payload of the retained `devices/{id}/status` topic. */
+export const presenceSchema = z.object({ online: z.boolean(), at: z.iso.datetime({ offset: true }) });
+export type Presence = z.infer<typeof presenceSchema>;

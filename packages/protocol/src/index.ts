@@ -1,0 +1,5 @@
+export * from './frames.js';
+export * from './identity.js';
+export * from './parse.js';
+export * from './subscription-index.js';
+export * from './topics.js';
