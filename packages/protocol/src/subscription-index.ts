@@ -50,7 +50,9 @@ export class SubscriptionIndex<S> {
       }
       node = child;
     }
-    const set = multi ? (node.rest ??= new Set()) : (node.exact ??= new Set());
+    if (multi) node.rest ??= new Set();
+    else node.exact ??= new Set();
+    const set = (multi ? node.rest : node.exact)!;
     if (set.has(subscriber)) return false;
     set.add(subscriber);
     this.#size++;
