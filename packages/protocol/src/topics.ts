@@ -92,7 +92,11 @@ export function contains(outer: string, inner: string): boolean {
     const nl = n[i];
     if (ol === MULTI) return true;
     if (nl === undefined) return ol === undefined;
-    if (ol === undefined || nl === MULTI) return false;
+    if (nl === MULTI) {
+      // A topic has at least one level, so a leading `#` means "one level or more", which is exactly `+/#`.
+      return i === 0 && ol === SINGLE && o[1] === MULTI;
+    }
+    if (ol === undefined) return false;
     if (ol === SINGLE) continue;
     if (nl !== ol) return false;
   }

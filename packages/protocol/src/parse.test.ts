@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import { MAX_FRAME_DEPTH, parseClientFrame, parseServerFrame } from './parse.js';
+
+const telemetry = (readings: unknown[]) => JSON.stringify({ type: 'telemetry', seq: 1, readings });
+const reading = (over: Record<string, unknown> = {}) => ({
+  metric: 'temp',
+  value: 21.5,
+  ts: 1_700_000_000_000,
+  ...over,
+});
+
+function errorOf(text: string): string {
+  const result = parseClientFrame(text);
+  if (result.ok) throw new Error(`expected a rejection of ${text}`);
+  return result.error;
+}
+
+describe('parseClientFrame', () => {
+  it('accepts every client frame of the SPEC', () => {
+    expect(parseClientFrame('{"type":"sub","id":"s1","filters":["devices/+/telemetry/#"]}')).toEqual({
+      ok: true,
+      frame: { type: 'sub', id: 's1', filters: ['devices/+/telemetry/#'] },
+    });
+    expect(parseClientFrame('{"type":"unsub","filters":["a/b"]}').ok).toBe(true);
+    expect(
+      parseClientFrame('{"type":"pub","id":3,"topic":"rooms/1/light","payload":{"on":true},"retain":true}'),
+    ).toEqual({
+      ok: true,
+      frame: { type: 'pub', id: 3, topic: 'rooms/1/light', payload: { on: true }, retain: true },
+    });
+    expect(parseClientFrame('{"type":"pub","topic":"a","payload":null}').ok).toBe(true);
+  });
+
+  it('normalises reading timestamps to epoch milliseconds', () => {
+    const result = parseClientFrame(
+      telemetry([
+        reading({ ts: '2026-01-31T12:00:00.250Z', unit: '°C' }),
+        reading({ ts: '2026-01-31T13:00:00+01:00' }),
+      ]),
+    );
+    expect(result.ok && result.frame.type === 'telemetry' && result.frame.readings.map((r) => r.ts)).toEqual([
+      Date.UTC(2026, 0, 31, 12, 0, 0, 250),
+      Date.UTC(2026, 0, 31, 12, 0, 0, 0),
+    ]);
+  });
+
+  it('names the field and the problem in words a user can act on', () => {
+    expect(errorOf(telemetry([reading(), reading(), reading({ value: 'abc' })]))).toBe(
+      'readings[2].value: expected a finite number, got "abc"',
+    );
+    expect(errorOf(telemetry([reading({ ts: 'yesterday' })]))).toMatch(
+      /^readings\[0\]\.ts: expected an ISO-8601/,
+    );
+    expect(errorOf(telemetry([reading({ metric: 'a/b' })]))).toMatch(
+      /^readings\[0\]\.metric: expected 1-128 letters/,
+    );
+    expect(errorOf(telemetry([]))).toMatch(/^readings: /);
+    expect(errorOf('{"type":"telemetry","seq":-1,"readings":[]}')).toMatch(/^seq: /);
+    expect(errorOf('{"type":"telemetry","seq":1.5,"readings":[]}')).toMatch(/^seq: /);
+    expect(errorOf('{"type":"sub"}')).toBe('filters: expected an array, got nothing (the field is required)');
+    expect(errorOf('{"type":"sub","filters":["a/#/b"]}')).toBe(
+      'filters[0]: # may only stand as the last level of a filter',
+    );
+    expect(errorOf('{"type":"pub","topic":"a/+","payload":1}')).toBe(
+      'topic: topic must not contain the wildcards + or #',
+    );
+  });
+
+  it('refuses what is not a frame object', () => {
+    expect(errorOf('not json')).toBe('frame is not valid JSON');
+    expect(errorOf('[1,2]')).toBe('frame must be a JSON object, got an array');
+    expect(errorOf('"text"')).toBe('frame must be a JSON object, got "text"');
+    expect(errorOf('null')).toBe('frame must be a JSON object, got null');
+    expect(errorOf('{"filters":[]}')).toMatch(/^type: required/);
+    expect(errorOf('{"type":"hack"}')).toBe(
+      'type: unknown frame type "hack"; expected one of sub, unsub, pub, telemetry',
+    );
+    expect(errorOf('{"type":"toString"}')).toMatch(/unknown frame type "toString"/);
+  });
+
+  it('refuses prototype keys anywhere without being affected by them', () => {
+    const before = Object.getOwnPropertyNames(Object.prototype).length;
+    expect(errorOf('{"type":"pub","topic":"a","payload":{"__proto__":{"polluted":true}}}')).toBe(
+      'key "__proto__" is not allowed',
+    );
+    expect(errorOf('{"type":"pub","topic":"a","payload":[{"constructor":{"prototype":1}}]}')).toMatch(
+      /not allowed/,
+    );
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.getOwnPropertyNames(Object.prototype).length).toBe(before);
+  });
+
+  it('refuses extra-deep nesting, however deep, without overflowing the stack', () => {
+    const nested = (depth: number) =>
+      `{"type":"pub","topic":"a","payload":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+    expect(parseClientFrame(nested(MAX_FRAME_DEPTH - 2)).ok).toBe(true);
+    expect(errorOf(nested(MAX_FRAME_DEPTH))).toBe(`frame is nested deeper than ${MAX_FRAME_DEPTH} levels`);
+    expect(errorOf(nested(100_000))).toMatch(/nested deeper|not valid JSON/);
+  });
+
+  it('repeats a usable id as ref so the client can match the error', () => {
+    expect(parseClientFrame('{"type":"pub","id":"p-9","topic":"a/+","payload":1}')).toMatchObject({
+      ok: false,
+      ref: 'p-9',
+    });
+    expect(parseClientFrame('{"type":"pub","id":{"x":1},"topic":"a/+","payload":1}')).not.toHaveProperty(
+      'ref',
+    );
+  });
+});
+
+describe('parseServerFrame', () => {
+  it('reads what the hub sends', () => {
+    expect(parseServerFrame('{"type":"ack","seq":4}')).toEqual({ ok: true, frame: { type: 'ack', seq: 4 } });
+    expect(
+      parseServerFrame(
+        '{"type":"welcome","conn":"c1","heartbeatSec":20,"permissions":[{"filter":"a/#","access":"read"}]}',
+      ).ok,
+    ).toBe(true);
+    expect(parseServerFrame('{"type":"error","code":"nope","message":"x"}').ok).toBe(false);
+  });
+});
