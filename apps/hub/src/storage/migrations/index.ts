@@ -1,4 +1,5 @@
 import type { Migration } from '../migrate.js';
+import { coreMigration } from './0001_core.js';
 
 /** Every migration, in the order it is applied. Append only. */
-export const migrations: readonly Migration[] = [];
+export const migrations: readonly Migration[] = [coreMigration];
