@@ -1,0 +1,125 @@
+/**
+ * The readings table: one row per reading, identified by (device, metric, time) so that a batch
+ * stored twice stores nothing twice.
+ *
+ * On a server with TimescaleDB the table becomes a hypertable with compression, optional retention
+ * and a 1-minute continuous aggregate that history queries read. Elsewhere (plain PostgreSQL,
+ * embedded PGlite) the same table serves the same queries, bucketed with `date_bin`.
+ */
+import type { Migration, MigrationContext } from '../migrate.js';
+
+export interface ReadingsStorageOptions {
+  /** Hypertable chunk interval, PostgreSQL interval text. */
+  chunkInterval: string;
+  /** Chunks older than this are compressed. */
+  compressAfter: string;
+  /** Chunks older than this are dropped; undefined keeps everything. */
+  retention: string | undefined;
+}
+
+export const DEFAULT_READINGS_STORAGE: ReadingsStorageOptions = {
+  chunkInterval: '1 day',
+  compressAfter: '7 days',
+  retention: undefined,
+};
+
+/** Interval text safe to splice into DDL (policies take no bind parameters): `12 hours`, `7 days`. */
+const INTERVAL_TEXT = /^[1-9]\d{0,5} ?(second|minute|hour|day|week|month|year)s?$/;
+
+/** Reads `EDGEWIRE_CHUNK_INTERVAL`, `EDGEWIRE_COMPRESS_AFTER`, `EDGEWIRE_RETENTION`; a bad value names its key. */
+export function readingsStorageOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): ReadingsStorageOptions {
+  const pick = (key: string, fallback: string | undefined): string | undefined => {
+    const raw = env[key]?.trim();
+    if (!raw) return fallback;
+    if (!INTERVAL_TEXT.test(raw)) {
+      throw new Error(
+        `${key}: expected an interval like "1 day", "12 hours" or "30 days", got ${JSON.stringify(raw)}`,
+      );
+    }
+    return raw;
+  };
+  return {
+    chunkInterval: pick('EDGEWIRE_CHUNK_INTERVAL', DEFAULT_READINGS_STORAGE.chunkInterval)!,
+    compressAfter: pick('EDGEWIRE_COMPRESS_AFTER', DEFAULT_READINGS_STORAGE.compressAfter)!,
+    retention: pick('EDGEWIRE_RETENTION', DEFAULT_READINGS_STORAGE.retention),
+  };
+}
+
+/** Name of the 1-minute continuous aggregate; its presence is how the hub knows it runs on TimescaleDB. */
+export const READINGS_PER_MINUTE_VIEW = 'readings_1m';
+
+const CREATE_TABLE = `
+create table if not exists readings (
+  time timestamptz not null,
+  device_id text not null,
+  metric text not null,
+  value double precision not null,
+  unit text,
+  primary key (device_id, metric, time)
+)`;
+
+/** Tries to enable TimescaleDB; false when the server does not offer it or refuses (not preloaded, no rights). */
+async function enableTimescale(ctx: MigrationContext): Promise<boolean> {
+  if (ctx.driver === 'pglite') return false;
+  const available = await ctx.rows("select 1 from pg_available_extensions where name = 'timescaledb'");
+  if (available.length === 0) return false;
+  try {
+    await ctx.exec('create extension if not exists timescaledb');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function makeHypertable(ctx: MigrationContext, options: ReadingsStorageOptions): Promise<void> {
+  const interval = (text: string) => `interval '${text}'`;
+  await ctx.exec(
+    `select create_hypertable('readings', by_range('time', ${interval(options.chunkInterval)}), if_not_exists => true, migrate_data => true)`,
+  );
+  await ctx.exec(
+    "alter table readings set (timescaledb.compress, timescaledb.compress_segmentby = 'device_id, metric', timescaledb.compress_orderby = 'time desc')",
+  );
+  await ctx.exec(
+    `select add_compression_policy('readings', compress_after => ${interval(options.compressAfter)}, if_not_exists => true)`,
+  );
+  if (options.retention) {
+    await ctx.exec(
+      `select add_retention_policy('readings', drop_after => ${interval(options.retention)}, if_not_exists => true)`,
+    );
+  }
+  // A continuous aggregate cannot be created inside a transaction block, so it gets a statement of its own.
+  // Real-time aggregation (materialized_only = false) keeps the newest minutes exact before the policy runs.
+  await ctx.exec(`
+    create materialized view if not exists ${READINGS_PER_MINUTE_VIEW}
+    with (timescaledb.continuous, timescaledb.materialized_only = false) as
+    select time_bucket(interval '1 minute', time) as bucket, device_id, metric,
+      avg(value) as value_avg, min(value) as value_min, max(value) as value_max,
+      sum(value) as value_sum, count(*) as value_count, last(value, time) as value_last
+    from readings
+    group by bucket, device_id, metric
+    with no data`);
+  // The refresh window stops where compression starts: late readings older than that stay out of the aggregate
+  // but never make the policy rewrite compressed history.
+  await ctx.exec(
+    `select add_continuous_aggregate_policy('${READINGS_PER_MINUTE_VIEW}', start_offset => ${interval(options.compressAfter)}, end_offset => interval '1 minute', schedule_interval => interval '1 minute', if_not_exists => true)`,
+  );
+}
+
+export function createReadingsMigration(options?: ReadingsStorageOptions): Migration {
+  return {
+    id: '0002_readings',
+    up: async (ctx) => {
+      const settings = options ?? readingsStorageOptionsFromEnv();
+      await ctx.exec(CREATE_TABLE);
+      if (await enableTimescale(ctx)) {
+        await makeHypertable(ctx, settings);
+      } else {
+        // Scans by time across devices (exports, manual cleanup) without slowing inserts the way a B-tree would.
+        await ctx.exec('create index if not exists readings_time_brin on readings using brin (time)');
+      }
+    },
+  };
+}
+
+/** Settings come from the environment when the migration runs (`pnpm hub migrate`, `serve`). */
+export const readingsMigration: Migration = createReadingsMigration();

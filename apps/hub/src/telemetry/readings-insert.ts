@@ -1,0 +1,55 @@
+/**
+ * One statement per flush: every reading of the flush travels as five array parameters and is
+ * unnested server-side, so a 5,000-reading flush costs one round trip and one plan. Arrays go as
+ * PostgreSQL array literals in text parameters, which postgres.js and PGlite pass through alike.
+ */
+import { sql } from 'drizzle-orm';
+import type { TelemetryBatch } from '../ingest/telemetry-sink.js';
+import type { Database } from '../storage/database.js';
+
+/** `"text"` with `"` and `\` escaped, as an element of an array literal. */
+const quoted = (text: string): string => `"${text.replace(/["\\]/g, '\\$&')}"`;
+
+interface Columns {
+  times: string[];
+  devices: string[];
+  metrics: string[];
+  values: string[];
+  units: string[];
+}
+
+function toColumns(batches: readonly TelemetryBatch[]): Columns {
+  const columns: Columns = { times: [], devices: [], metrics: [], values: [], units: [] };
+  for (const batch of batches) {
+    const device = quoted(batch.deviceId);
+    for (const reading of batch.readings) {
+      columns.times.push(String(reading.ts));
+      columns.devices.push(device);
+      columns.metrics.push(quoted(reading.metric));
+      columns.values.push(String(reading.value));
+      columns.units.push(reading.unit === undefined ? 'NULL' : quoted(reading.unit));
+    }
+  }
+  return columns;
+}
+
+const literal = (items: string[]): string => `{${items.join(',')}}`;
+
+/** Stores the readings of `batches`, skipping any already stored. Returns how many rows were new. */
+export async function insertReadings(
+  database: Database,
+  batches: readonly TelemetryBatch[],
+): Promise<number> {
+  const c = toColumns(batches);
+  const rows = await database.rows<{ inserted: number }>(sql`
+    with inserted as (
+      insert into readings (time, device_id, metric, value, unit)
+      select timestamptz 'epoch' + r.ms * interval '1 millisecond', r.device_id, r.metric, r.value, r.unit
+      from unnest(${literal(c.times)}::bigint[], ${literal(c.devices)}::text[], ${literal(c.metrics)}::text[],
+                  ${literal(c.values)}::float8[], ${literal(c.units)}::text[]) as r(ms, device_id, metric, value, unit)
+      on conflict do nothing
+      returning 1
+    )
+    select count(*)::int as inserted from inserted`);
+  return rows[0]?.inserted ?? 0;
+}
