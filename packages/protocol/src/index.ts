@@ -1,4 +1,5 @@
 export * from './frames.js';
+export * from './history.js';
 export * from './identity.js';
 export * from './parse.js';
 export * from './subscription-index.js';
