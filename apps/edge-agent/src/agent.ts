@@ -1,0 +1,148 @@
+/**
+ * The agent in one process: sensors → durable buffer → hub, acks → out of the buffer, commands → outputs.
+ * `startAgent` runs it in-process (the CLI's `run`, the one-command demo and the tests use it).
+ */
+import { type Reading, readingSchema, type ServerFrame } from '@edgewire/protocol';
+import { type BufferStats, ReadingBuffer } from './buffer/reading-buffer.js';
+import { CommandRouter } from './commands.js';
+import type { AgentConfig } from './config.js';
+import { type ConnectionState, HubConnection } from './connection/hub-connection.js';
+import { TelemetrySender } from './delivery/telemetry-sender.js';
+import type { Logger } from './logger.js';
+import { createSensor, type SensorOptions } from './sensors/create-sensor.js';
+import type { Sensor } from './sensors/sensor.js';
+
+export interface StartAgentOptions extends SensorOptions {
+  token: string;
+  logger: Logger;
+  /** Called on every connection state change (the CLI forwards it to systemd's status line). */
+  onStateChange?: (state: ConnectionState) => void;
+}
+
+export interface AgentStats {
+  state: ConnectionState;
+  buffer: BufferStats;
+  /** Highest seq the hub acknowledged in this run. */
+  ackedSeq: number;
+  sentReadings: number;
+  /** Readings a sensor produced that no hub would accept (bad metric name, non-finite value). */
+  droppedReadings: number;
+}
+
+export interface RunningAgent {
+  readonly state: ConnectionState;
+  stats(): AgentStats;
+  /** Stops sensors, commits what is buffered, closes the connection. */
+  close(): Promise<void>;
+}
+
+export async function startAgent(config: AgentConfig, options: StartAgentOptions): Promise<RunningAgent> {
+  const logger = options.logger.child({ device: config.deviceId });
+  const buffer = new ReadingBuffer({
+    ...config.buffer,
+    onEvicted: (count, total) =>
+      logger.warn(
+        { evicted: count, evictedTotal: total, maxBytes: config.buffer.maxBytes },
+        'buffer full: dropped the oldest readings',
+      ),
+  });
+  const start = buffer.stats();
+  logger.info({ buffered: start.readings, lastSeq: start.lastSeq, path: config.buffer.path }, 'buffer open');
+
+  // The connection is created below; these only run once it exists.
+  const send = (text: string) => connection.send(text);
+  const sender = new TelemetrySender({ buffer, logger, send, ...config.delivery });
+  const commands = new CommandRouter(config.deviceId, logger, send);
+
+  const onFrame = (frame: ServerFrame) => {
+    switch (frame.type) {
+      case 'ack':
+        if (frame.seq !== undefined) sender.acked(frame.seq);
+        break;
+      case 'error':
+        if (typeof frame.ref === 'number') sender.refused(frame);
+        else logger.warn({ code: frame.code, problem: frame.message }, 'the hub reported an error');
+        break;
+      case 'msg':
+        if (!commands.handle(frame)) logger.debug({ topic: frame.topic }, 'message ignored');
+        break;
+      case 'welcome':
+        logger.debug({ conn: frame.conn, heartbeatSec: frame.heartbeatSec }, 'welcomed by the hub');
+        break;
+    }
+  };
+  const connection = new HubConnection({
+    hubUrl: config.hub.url,
+    deviceId: config.deviceId,
+    token: options.token,
+    logger,
+    ...config.connection,
+    onFrame,
+    onStateChange: (state) => {
+      if (state === 'CONNECTED') sender.connected();
+      else sender.disconnected();
+      options.onStateChange?.(state);
+    },
+  });
+
+  let dropped = 0;
+  const warnedMetrics = new Set<string>();
+  const emit = (sensor: string) => (readings: Reading[]) => {
+    const valid: Reading[] = [];
+    for (const reading of readings) {
+      const checked = readingSchema.safeParse(reading);
+      if (checked.success) {
+        valid.push(checked.data);
+        continue;
+      }
+      dropped++;
+      const key = `${sensor}/${reading.metric}`;
+      if (!warnedMetrics.has(key)) {
+        warnedMetrics.add(key);
+        logger.warn(
+          { sensor, metric: reading.metric, problem: checked.error.issues[0]?.message },
+          'dropped a reading the hub would refuse (further ones of this metric are dropped silently)',
+        );
+      }
+    }
+    if (valid.length > 0) buffer.append(valid);
+  };
+
+  const sensors: Sensor[] = config.sensors.map((sensorConfig) => createSensor(sensorConfig, options));
+  const started: Sensor[] = [];
+  for (const sensor of sensors) {
+    try {
+      await sensor.start({
+        logger: logger.child({ sensor: sensor.name }),
+        emit: emit(sensor.name),
+        registerCommand: (name, handler) => commands.register(name, handler),
+      });
+      started.push(sensor);
+      logger.info({ sensor: sensor.name }, 'sensor started');
+    } catch (error) {
+      // One broken sensor must not silence the others; `check` says what is wrong with it.
+      logger.error({ sensor: sensor.name, problem: (error as Error).message }, 'sensor failed to start');
+    }
+  }
+  connection.start();
+
+  return {
+    get state() {
+      return connection.state;
+    },
+    stats: () => ({
+      state: connection.state,
+      buffer: buffer.stats(),
+      ackedSeq: sender.stats().ackedSeq,
+      sentReadings: sender.stats().sentReadings,
+      droppedReadings: dropped,
+    }),
+    close: async () => {
+      await Promise.allSettled(started.map((sensor) => sensor.stop()));
+      sender.close();
+      await connection.close();
+      buffer.close();
+      logger.info({ buffered: buffer.stats().readings }, 'agent stopped');
+    },
+  };
+}

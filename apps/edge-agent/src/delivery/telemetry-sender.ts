@@ -1,0 +1,183 @@
+/**
+ * Moves committed readings from the buffer to the hub and back out of the buffer once acked
+ * (cross-team contract, "Telemetry and acks").
+ *
+ * - A frame carries consecutive buffered readings; its seq (and id) is the seq of its last reading.
+ * - At most `window` frames are unacknowledged at a time, each within the hub's frame size limit.
+ * - On every new connection, and after the hub refused a frame with rate_limited, sending starts again
+ *   from the oldest unacknowledged reading. After a refusal of seq R the first frame ends at or before
+ *   R, which is what the hub waits for before it accepts frames again.
+ */
+import type { ErrorFrame } from '@edgewire/protocol';
+import { Backoff } from '../backoff.js';
+import type { ReadingBuffer, StoredReading } from '../buffer/reading-buffer.js';
+import type { Logger } from '../logger.js';
+import { RateLimiter } from './rate-limiter.js';
+
+export interface TelemetrySenderOptions {
+  buffer: ReadingBuffer;
+  logger: Logger;
+  window: number;
+  maxReadingsPerFrame: number;
+  maxFrameBytes: number;
+  maxReadingsPerSec: number;
+  /** Sends one frame's JSON text; false when there is no connection. */
+  send(text: string): boolean;
+  /** Pause after the hub said storage is behind. */
+  pauseInitialMs?: number;
+  pauseMaxMs?: number;
+}
+
+/** Room left in a frame for `{"type":"telemetry","id":…,"seq":…,"readings":[]}`. */
+const FRAME_ENVELOPE_BYTES = 96;
+
+export class TelemetrySender {
+  private live = false;
+  /** Highest seq the hub acknowledged in this run. */
+  private ackedSeq = 0;
+  /** Seq of the last reading sent on this connection. */
+  private cursor = 0;
+  /** Seqs of frames sent and not yet acknowledged, in order. */
+  private inFlight: number[] = [];
+  /** After a rate_limited refusal of this seq, the next frame must end at or before it. */
+  private resendThrough: number | undefined;
+  private paused = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly limiter: RateLimiter;
+  private readonly pauses: Backoff;
+  private sentFrames = 0;
+  private sentReadings = 0;
+
+  constructor(private readonly options: TelemetrySenderOptions) {
+    this.limiter = new RateLimiter(options.maxReadingsPerSec);
+    this.pauses = new Backoff({
+      initialMs: options.pauseInitialMs ?? 1000,
+      maxMs: options.pauseMaxMs ?? 30_000,
+    });
+    options.buffer.onFlushed(() => this.pump());
+  }
+
+  /** A new connection: start from the oldest unacknowledged reading. */
+  connected(): void {
+    this.live = true;
+    this.paused = false;
+    this.resendThrough = undefined;
+    this.rewind();
+    this.pump();
+  }
+
+  disconnected(): void {
+    this.live = false;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  acked(seq: number): void {
+    if (seq > this.ackedSeq) {
+      this.ackedSeq = seq;
+      this.options.buffer.ack(seq);
+      this.pauses.reset();
+    }
+    while (this.inFlight.length > 0 && this.inFlight[0]! <= seq) this.inFlight.shift();
+    this.pump();
+  }
+
+  /** An error frame from the hub that refers to one of our telemetry frames. */
+  refused(frame: ErrorFrame): void {
+    const ref = typeof frame.ref === 'number' ? frame.ref : Number(frame.ref);
+    // Errors for frames sent before the last rewind are already handled by that rewind.
+    if (!this.inFlight.includes(ref)) return;
+    if (frame.code !== 'rate_limited') {
+      this.options.logger.error(
+        { seq: ref, code: frame.code, problem: frame.message },
+        'the hub refused a telemetry frame; the readings stay buffered and will be sent again',
+      );
+    }
+    const pauseMs = this.pauses.next();
+    this.options.logger.warn(
+      { seq: ref, pauseMs, code: frame.code },
+      'hub storage is behind: pausing, then resending',
+    );
+    this.paused = true;
+    this.resendThrough = ref;
+    this.inFlight = [];
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.paused = false;
+      this.rewind();
+      this.pump();
+    }, pauseMs);
+  }
+
+  private rewind(): void {
+    this.cursor = this.ackedSeq;
+    this.inFlight = [];
+  }
+
+  /** Sends frames while the window, the rate limit and the buffer allow. */
+  pump(): void {
+    if (!this.live || this.paused || this.timer) return;
+    while (this.inFlight.length < this.options.window) {
+      const readings = this.options.buffer.readAfter(this.cursor, this.options.maxReadingsPerFrame);
+      const limited =
+        this.resendThrough === undefined ? readings : readings.filter((r) => r.seq <= this.resendThrough!);
+      if (limited.length === 0) return;
+      const wait = this.limiter.delayFor(limited.length);
+      if (wait > 0) {
+        this.timer = setTimeout(() => {
+          this.timer = undefined;
+          this.pump();
+        }, wait);
+        return;
+      }
+      const { body, last, count } = encodeReadings(
+        limited,
+        this.options.maxFrameBytes - FRAME_ENVELOPE_BYTES,
+      );
+      const frame = `{"type":"telemetry","id":${last},"seq":${last},"readings":[${body}]}`;
+      if (!this.options.send(frame)) return;
+      this.limiter.take(count);
+      this.inFlight.push(last);
+      this.cursor = last;
+      this.resendThrough = undefined;
+      this.sentFrames++;
+      this.sentReadings += count;
+    }
+  }
+
+  stats(): { ackedSeq: number; inFlight: number; sentFrames: number; sentReadings: number } {
+    return {
+      ackedSeq: this.ackedSeq,
+      inFlight: this.inFlight.length,
+      sentFrames: this.sentFrames,
+      sentReadings: this.sentReadings,
+    };
+  }
+
+  close(): void {
+    this.disconnected();
+  }
+}
+
+/** Serialises as many readings as fit in `maxBytes` (at least one). */
+function encodeReadings(
+  readings: readonly StoredReading[],
+  maxBytes: number,
+): { body: string; last: number; count: number } {
+  const parts: string[] = [];
+  let bytes = 0;
+  let last = 0;
+  for (const r of readings) {
+    const text =
+      r.unit === undefined
+        ? `{"metric":${JSON.stringify(r.metric)},"value":${r.value},"ts":${r.ts}}`
+        : `{"metric":${JSON.stringify(r.metric)},"value":${r.value},"ts":${r.ts},"unit":${JSON.stringify(r.unit)}}`;
+    const size = Buffer.byteLength(text) + 1;
+    if (parts.length > 0 && bytes + size > maxBytes) break;
+    parts.push(text);
+    bytes += size;
+    last = r.seq;
+  }
+  return { body: parts.join(','), last, count: parts.length };
+}
