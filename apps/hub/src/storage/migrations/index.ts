@@ -1,5 +1,6 @@
 import type { Migration } from '../migrate.js';
+import { coreMigration } from './0001_core.js';
 import { readingsMigration } from './0002_readings.js';
 
 /** Every migration, in the order it is applied. Append only. */
-export const migrations: readonly Migration[] = [readingsMigration];
+export const migrations: readonly Migration[] = [coreMigration, readingsMigration];
