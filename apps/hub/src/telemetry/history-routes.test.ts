@@ -90,7 +90,7 @@ describe.each(DRIVERS)('history routes on %s', (driver) => {
     await testDb?.drop();
   });
 
-  const get = (path: string, token: string | undefined = 'reader-of-pi-1', accept = 'application/json') =>
+  const get = (path: string, token = 'reader-of-pi-1', accept = 'application/json') =>
     fetch(`${base}${path}`, {
       headers: { accept, ...(token ? { authorization: `Bearer ${token}` } : {}) },
     });
