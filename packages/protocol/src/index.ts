@@ -1,3 +1,4 @@
+export * from './admin.js';
 export * from './frames.js';
 export * from './history.js';
 export * from './identity.js';
