@@ -1,0 +1,67 @@
+/**
+ * The Fastify application, composed in one visible place: each plugin gets only the narrow
+ * dependencies it needs through its options.
+ */
+import websocket from '@fastify/websocket';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { adminRoutes } from './admin/admin-routes.js';
+import type { AdminApi } from './admin/admin-service.js';
+import type { Handshake } from './auth/handshake.js';
+import type { HubConfig } from './config.js';
+import type { ConnectionManager } from './connections/connection-manager.js';
+import type { ConnectionRegistry } from './connections/registry.js';
+import { websocketRoutes } from './connections/websocket-routes.js';
+import { healthRoutes } from './http/health-routes.js';
+import { metricsRoutes } from './http/metrics-routes.js';
+import type { TelemetrySink } from './ingest/telemetry-sink.js';
+import { HubStats } from './stats.js';
+import type { Database } from './storage/database.js';
+
+export interface AppParts {
+  config: HubConfig;
+  logger: Logger;
+  database: Database;
+  sink: TelemetrySink;
+  stats: HubStats;
+  registry: ConnectionRegistry;
+  handshake: Handshake;
+  connections: ConnectionManager;
+  metrics: Registry;
+  admin: AdminApi;
+  adminSecret: string;
+}
+
+/** How long shutdown waits for clients to answer the 1001 close before cutting them. */
+const SHUTDOWN_GRACE_MS = 3000;
+
+export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
+  const { config, stats, registry, connections } = parts;
+  const app = Fastify({
+    loggerInstance: parts.logger as FastifyBaseLogger,
+    // A line per request would be a line per handshake; connections log their own lifecycle instead.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 256 * 1024,
+  });
+
+  await app.register(websocket, {
+    options: { maxPayload: config.maxFrameBytes, perMessageDeflate: config.perMessageDeflate },
+    errorHandler: (error, _socket, request) => {
+      // ws has already closed the socket with the right code (1009 for an oversized frame).
+      if (error instanceof RangeError) HubStats.bump(stats.errors, 'too_large');
+      request.log.info({ err: error.message }, 'websocket protocol error');
+    },
+    preClose: async function closeSockets() {
+      connections.closeAll();
+      const deadline = Date.now() + SHUTDOWN_GRACE_MS;
+      while (registry.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      for (const connection of registry.all()) connection.socket.terminate();
+    },
+  });
+  await app.register(healthRoutes, { database: parts.database, sink: parts.sink });
+  await app.register(metricsRoutes, { registry: parts.metrics });
+  await app.register(adminRoutes, { prefix: '/admin', admin: parts.admin, secret: parts.adminSecret });
+  await app.register(websocketRoutes, { handshake: parts.handshake, connections });
+  return app;
+}

@@ -1,0 +1,154 @@
+/**
+ * Authentication and authorisation of a WebSocket handshake, as a Fastify `preValidation` hook: every
+ * refusal is a plain HTTP answer before the upgrade, never a 101 followed by a close (SPEC "WebSocket
+ * endpoints"). The cheap checks come first so that floods cost as little as possible.
+ */
+import { DEVICE_ID_PATTERN, filterError, type Permission } from '@edgewire/protocol';
+import type {} from '@fastify/websocket';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ConnectionIdentity } from '../connections/connection.js';
+import { KeyedBuckets, SlidingWindowCounter } from '../connections/rate-limit.js';
+import type { ConnectionRegistry } from '../connections/registry.js';
+import { maySubscribe } from '../permissions/policy.js';
+import { HubStats } from '../stats.js';
+import type { TokenCache } from './token-cache.js';
+
+/** A query parameter with such a name is a credential in the URL, where proxies and logs would keep it. */
+const CREDENTIAL_PARAM = /token|auth|key|secret|pass|bearer|credential|session|jwt|sig/i;
+const BEARER = /^Bearer +(\S+)$/i;
+/** Longer "tokens" are not ours; refusing them early spares hashing megabytes of header. */
+const MAX_TOKEN_LENGTH = 512;
+/** What a client over its token's `maxConnections` is told to wait. */
+const SLOTS_RETRY_AFTER_SEC = 5;
+
+export interface HandshakeLimits {
+  readonly handshakeRatePerAddress: number;
+  readonly deviceConnectsPerMinute: number;
+}
+
+/** What a successful handshake hands to the WebSocket handler. */
+export interface AcceptedHandshake {
+  readonly identity: ConnectionIdentity;
+  readonly topics: readonly string[];
+}
+
+class Refusal {
+  constructor(
+    readonly status: 400 | 401 | 403 | 429,
+    readonly message: string,
+    readonly retryAfterSec?: number,
+  ) {}
+}
+
+export class Handshake {
+  readonly #accepted = new WeakMap<FastifyRequest['raw'], AcceptedHandshake>();
+  readonly #addresses: KeyedBuckets;
+  readonly #deviceConnects: SlidingWindowCounter;
+
+  constructor(
+    private readonly tokens: TokenCache,
+    private readonly registry: ConnectionRegistry,
+    private readonly stats: HubStats,
+    limits: HandshakeLimits,
+  ) {
+    this.#addresses = new KeyedBuckets(limits.handshakeRatePerAddress, limits.handshakeRatePerAddress * 5);
+    this.#deviceConnects = new SlidingWindowCounter(limits.deviceConnectsPerMinute, 60_000);
+  }
+
+  /** The Fastify hook; `deviceId` is the path's id on `/ws/device/{deviceId}`, `undefined` on `/ws`. */
+  readonly preValidation = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    if (!request.ws) {
+      await reply
+        .code(426)
+        .header('upgrade', 'websocket')
+        .send({ error: 426, message: 'WebSocket upgrade required' });
+      return;
+    }
+    const deviceId = (request.params as { deviceId?: string }).deviceId;
+    try {
+      const accepted = await this.#check(request, deviceId);
+      this.#accepted.set(request.raw, accepted);
+    } catch (error) {
+      if (!(error instanceof Refusal)) throw error;
+      HubStats.bump(this.stats.handshakeRefusals, String(error.status));
+      request.log.info(
+        { status: error.status, reason: error.message, device: deviceId, address: request.ip },
+        'handshake refused',
+      );
+      if (error.status === 401) reply.header('www-authenticate', 'Bearer');
+      if (error.retryAfterSec !== undefined) reply.header('retry-after', String(error.retryAfterSec));
+      await reply.code(error.status).send({ error: error.status, message: error.message });
+    }
+  };
+
+  /** The accepted handshake of `request`; each is taken once. */
+  take(request: FastifyRequest): AcceptedHandshake | undefined {
+    const accepted = this.#accepted.get(request.raw);
+    this.#accepted.delete(request.raw);
+    return accepted;
+  }
+
+  async #check(request: FastifyRequest, deviceId: string | undefined): Promise<AcceptedHandshake> {
+    const query = request.query as Record<string, unknown>;
+    if (Object.keys(query).some((name) => CREDENTIAL_PARAM.test(name))) {
+      throw new Refusal(400, 'credentials belong in the Authorization header, never in the URL');
+    }
+    if (deviceId !== undefined && !DEVICE_ID_PATTERN.test(deviceId)) {
+      throw new Refusal(400, 'malformed device id');
+    }
+    const wait = this.#addresses.take(request.ip);
+    if (wait > 0) throw new Refusal(429, 'too many handshakes from this address', wait);
+
+    const bearer = BEARER.exec(request.headers.authorization ?? '');
+    if (!bearer) throw new Refusal(401, 'missing credentials: send Authorization: Bearer <token>');
+    const token = bearer[1]!;
+    const record = token.length <= MAX_TOKEN_LENGTH ? await this.tokens.lookup(token) : undefined;
+    if (!record) throw new Refusal(401, 'unknown token');
+    if (record.revokedAt !== null) throw new Refusal(403, 'token revoked');
+    if (record.expiresAt !== null && record.expiresAt.getTime() <= Date.now()) {
+      throw new Refusal(403, 'token expired');
+    }
+    if (deviceId === undefined) {
+      if (record.kind !== 'client') throw new Refusal(403, 'device tokens connect at /ws/device/{deviceId}');
+    } else if (record.kind !== 'device' || record.deviceId !== deviceId) {
+      throw new Refusal(403, `token does not belong to device ${deviceId}`);
+    }
+
+    const identity: ConnectionIdentity = {
+      tokenId: record.id,
+      kind: record.kind,
+      deviceId,
+      permissions: record.permissions as Permission[],
+      expiresAt: record.expiresAt,
+    };
+    const topics = this.#topics(request, identity);
+
+    if (deviceId !== undefined) {
+      const backOff = this.#deviceConnects.hit(deviceId);
+      if (backOff > 0) throw new Refusal(429, 'device is reconnecting too often', backOff);
+    }
+    const release = this.registry.reserveSlot(record.id, record.maxConnections);
+    if (!release) throw new Refusal(429, 'maxConnections reached for this token', SLOTS_RETRY_AFTER_SEC);
+    // The slot is the TCP connection's: it comes back when the socket closes, upgraded or not.
+    request.raw.socket.once('close', release);
+    this.tokens.noteUse(record.id, (error) => request.log.warn({ err: error }, 'recording token use failed'));
+    return { identity, topics };
+  }
+
+  /** The `Topics` header's filters, each one checked against the token's grants. */
+  #topics(request: FastifyRequest, identity: ConnectionIdentity): string[] {
+    const header = request.headers.topics;
+    const text = Array.isArray(header) ? header.join(',') : (header ?? '');
+    const filters = text
+      .split(',')
+      .map((f) => f.trim())
+      .filter((f) => f.length > 0);
+    for (const filter of filters) {
+      const problem = filterError(filter);
+      if (problem) throw new Refusal(400, `Topics: ${problem}`);
+      if (!maySubscribe(identity, filter))
+        throw new Refusal(403, `Topics: not allowed to subscribe to ${filter}`);
+    }
+    return filters;
+  }
+}

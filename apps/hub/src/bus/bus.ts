@@ -1,0 +1,38 @@
+/**
+ * The Bus carries what must reach every hub instance: published messages (fan-out) and control events
+ * (revocation, takeover). The in-process implementation serves one hub; a Redis one plugs in behind
+ * the same interface so that, e.g., a revocation closes connections on every instance.
+ */
+import type { JsonValue } from '../json.js';
+
+export interface BusMessage {
+  readonly topic: string;
+  readonly payload: JsonValue;
+  /** When the hub accepted the message, epoch ms. */
+  readonly ts: number;
+  readonly retain: boolean;
+}
+
+export type ControlEvent =
+  /** The token was revoked or deleted, or its permissions changed: close its connections with 4003. */
+  | { readonly type: 'token-invalidated'; readonly tokenId: string }
+  /** The device was deleted: close its connection with 4003. */
+  | { readonly type: 'device-removed'; readonly deviceId: string }
+  /** `connId` is now the device's live connection: any other one, anywhere, closes with 4009. */
+  | { readonly type: 'device-connected'; readonly deviceId: string; readonly connId: string };
+
+/** The local side of fan-out: the connections of this hub instance and what they subscribed to. */
+export interface LocalDelivery {
+  hasSubscribers(topic: string): boolean;
+  deliver(message: BusMessage): void;
+}
+
+export interface Bus {
+  /** Hands local deliveries to the bus; called once at start. */
+  attach(local: LocalDelivery, onControl: (event: ControlEvent) => void): void;
+  /** Is anyone, on any instance, subscribed to `topic`? Lets the hot path skip unwanted work. */
+  hasSubscribers(topic: string): boolean;
+  publish(message: BusMessage): void;
+  control(event: ControlEvent): void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,125 @@
+/**
+ * The life of an accepted WebSocket: registration (a newer device connection replaces the older, 4009),
+ * `welcome`, presence, frames, expiry, and the control events that end connections early (4003).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+import type { AcceptedHandshake } from '../auth/handshake.js';
+import type { Broker } from '../broker.js';
+import type { Bus, ControlEvent } from '../bus/bus.js';
+import { publishPresence } from '../presence.js';
+import type { HubStats } from '../stats.js';
+import { CloseCode } from './close-codes.js';
+import { Connection, type ConnectionLimits } from './connection.js';
+import type { FrameHandler } from './frame-handler.js';
+import type { ConnectionRegistry } from './registry.js';
+
+/** setTimeout cannot wait longer than this; a later expiry is re-armed in steps. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+export interface ConnectionManagerOptions {
+  readonly registry: ConnectionRegistry;
+  readonly broker: Broker;
+  readonly bus: Bus;
+  readonly frames: FrameHandler;
+  readonly stats: HubStats;
+  readonly logger: Logger;
+  readonly limits: ConnectionLimits;
+  readonly heartbeatSec: number;
+}
+
+export class ConnectionManager {
+  #shuttingDown = false;
+
+  constructor(private readonly options: ConnectionManagerOptions) {}
+
+  accept(socket: WebSocket, handshake: AcceptedHandshake): Connection {
+    const { registry, broker, bus, frames, stats, logger, limits } = this.options;
+    const { identity } = handshake;
+    const id = randomBytes(8).toString('hex');
+    const log = logger.child(
+      identity.deviceId === undefined ? { conn: id } : { conn: id, device: identity.deviceId },
+    );
+    const connection = new Connection(id, identity, socket, log, limits, stats);
+    const replaced = registry.add(connection);
+    replaced?.close(CloseCode.replaced, 'replaced by a newer connection of this device');
+    if (identity.deviceId !== undefined) {
+      bus.control({ type: 'device-connected', deviceId: identity.deviceId, connId: id });
+    }
+    log.info({ kind: identity.kind, tokenId: identity.tokenId }, 'connected');
+
+    socket.on('message', (data, isBinary) => frames.handle(connection, data, isBinary));
+    socket.on('pong', () => {
+      connection.missedPongs = 0;
+    });
+    const expiry = this.#armExpiry(connection);
+    socket.on('close', (code) => {
+      clearTimeout(expiry.timer);
+      const wasLive = registry.remove(connection);
+      log.info({ code }, 'disconnected');
+      if (wasLive && identity.deviceId !== undefined && !this.#shuttingDown) {
+        publishPresence(broker, identity.deviceId, false);
+      }
+    });
+
+    connection.sendJson({
+      type: 'welcome',
+      conn: id,
+      ...(identity.deviceId === undefined ? {} : { device: identity.deviceId }),
+      heartbeatSec: this.options.heartbeatSec,
+      permissions: identity.permissions,
+    });
+    for (const filter of handshake.topics) registry.subscribe(connection, filter);
+    frames.sendRetained(connection, handshake.topics);
+    if (identity.deviceId !== undefined) publishPresence(broker, identity.deviceId, true);
+    return connection;
+  }
+
+  /** Applies a control event from the bus to this instance's connections. */
+  onControl(event: ControlEvent): void {
+    const { registry } = this.options;
+    switch (event.type) {
+      case 'token-invalidated':
+        for (const connection of registry.ofToken(event.tokenId)) {
+          connection.close(CloseCode.credentialsInvalidated, 'token revoked or changed');
+        }
+        return;
+      case 'device-removed':
+        registry.device(event.deviceId)?.close(CloseCode.credentialsInvalidated, 'device deleted');
+        return;
+      case 'device-connected': {
+        const local = registry.device(event.deviceId);
+        if (local && local.id !== event.connId) {
+          local.close(CloseCode.replaced, 'replaced by a newer connection of this device');
+        }
+        return;
+      }
+    }
+  }
+
+  /** Closes every connection with 1001 for shutdown; presence is not rewritten on the way out. */
+  closeAll(): void {
+    this.#shuttingDown = true;
+    for (const connection of this.options.registry.all()) {
+      connection.close(CloseCode.goingAway, 'hub shutting down');
+    }
+  }
+
+  #armExpiry(connection: Connection): { timer: NodeJS.Timeout | undefined } {
+    const holder: { timer: NodeJS.Timeout | undefined } = { timer: undefined };
+    const expiresAt = connection.identity.expiresAt;
+    if (expiresAt === null) return holder;
+    const arm = () => {
+      const left = expiresAt.getTime() - Date.now();
+      if (left <= 0) {
+        connection.close(CloseCode.credentialsInvalidated, 'token expired');
+        return;
+      }
+      holder.timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+      holder.timer.unref();
+    };
+    arm();
+    return holder;
+  }
+}

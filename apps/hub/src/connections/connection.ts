@@ -1,0 +1,111 @@
+/**
+ * One live WebSocket and everything the hub remembers about it. Outbound frames go through `send`,
+ * which enforces the slow-consumer policy: past `maxQueuedBytes` of unsent data messages are dropped
+ * (and counted), and a socket that stays over the cap for `graceMs` is closed with 4008, so a stalled
+ * dashboard costs at most its cap in memory.
+ */
+import type { ErrorCode, Permission } from '@edgewire/protocol';
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+import type { TokenKind } from '../auth/token-store.js';
+import type { Principal } from '../permissions/policy.js';
+import { HubStats } from '../stats.js';
+import { CloseCode } from './close-codes.js';
+import { TokenBucket } from './rate-limit.js';
+
+export interface ConnectionIdentity extends Principal {
+  readonly kind: TokenKind;
+  readonly expiresAt: Date | null;
+  readonly permissions: readonly Permission[];
+}
+
+export interface ConnectionLimits {
+  readonly maxQueuedBytes: number;
+  readonly slowConsumerGraceMs: number;
+  readonly publishRate: number;
+  readonly publishBurst: number;
+}
+
+/** A closing socket that does not finish the close handshake is cut after this long. */
+const CLOSE_TIMEOUT_MS = 2000;
+const TEXT_FRAME = { binary: false } as const;
+
+export class Connection {
+  /** Filters the client subscribed to (the device's implicit command filter is not among them). */
+  readonly filters = new Set<string>();
+  readonly publishBucket: TokenBucket;
+  /** Rate-limited frames since `strikeWindowStart`. */
+  strikes = 0;
+  strikeWindowStart = 0;
+  /** Pings sent without a pong since. */
+  missedPongs = 0;
+  /** The seq of a telemetry frame the sink refused; later frames are refused until the agent rewinds. */
+  refusedSeq: number | undefined;
+  #overCapSince: number | undefined;
+  #closing = false;
+
+  constructor(
+    readonly id: string,
+    readonly identity: ConnectionIdentity,
+    readonly socket: WebSocket,
+    readonly log: Logger,
+    private readonly limits: ConnectionLimits,
+    private readonly stats: HubStats,
+  ) {
+    this.publishBucket = new TokenBucket(limits.publishRate, limits.publishBurst);
+  }
+
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  /** Sends a frame given as JSON text (or its UTF-8 bytes). Returns false when it was dropped. */
+  send(frame: string | Buffer, type: string): boolean {
+    if (this.#closing) return false;
+    if (this.socket.bufferedAmount > this.limits.maxQueuedBytes) {
+      this.#overCap();
+      return false;
+    }
+    this.#overCapSince = undefined;
+    this.socket.send(frame, TEXT_FRAME);
+    HubStats.bump(this.stats.framesOut, type);
+    return true;
+  }
+
+  sendJson(frame: { type: string } & Record<string, unknown>): boolean {
+    return this.send(JSON.stringify(frame), frame.type);
+  }
+
+  /** Answers a frame with an `error` (SPEC "Frames"), counted by code. */
+  sendError(code: ErrorCode, message: string, ref?: string | number): void {
+    HubStats.bump(this.stats.errors, code);
+    this.sendJson(
+      ref === undefined ? { type: 'error', code, message } : { type: 'error', code, message, ref },
+    );
+  }
+
+  /** Checks the slow-consumer clock even when nothing is being sent (called by the heartbeat). */
+  checkBacklog(): void {
+    if (this.#overCapSince !== undefined && this.socket.bufferedAmount > this.limits.maxQueuedBytes) {
+      this.#overCap();
+    }
+  }
+
+  close(code: number, reason: string): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.log.info({ code, reason }, 'closing connection');
+    this.socket.close(code, reason);
+    // A peer that never answers the close frame (stalled, or gone) must not hold the socket open.
+    setTimeout(() => this.socket.terminate(), CLOSE_TIMEOUT_MS).unref();
+  }
+
+  #overCap(): void {
+    this.stats.drops++;
+    const now = Date.now();
+    this.#overCapSince ??= now;
+    if (now - this.#overCapSince >= this.limits.slowConsumerGraceMs) {
+      this.close(CloseCode.policy, 'too slow to keep up');
+    }
+  }
+}

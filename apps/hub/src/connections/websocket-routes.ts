@@ -1,0 +1,28 @@
+/** The two WebSocket endpoints of SPEC "WebSocket endpoints", both behind the handshake hook. */
+import type { FastifyPluginAsync } from 'fastify';
+import type { WebSocket } from 'ws';
+import type { Handshake } from '../auth/handshake.js';
+import type { ConnectionManager } from './connection-manager.js';
+
+export interface WebsocketRoutesOptions {
+  handshake: Handshake;
+  connections: ConnectionManager;
+}
+
+export const websocketRoutes: FastifyPluginAsync<WebsocketRoutesOptions> = async (
+  app,
+  { handshake, connections },
+) => {
+  const preValidation = handshake.preValidation;
+  const onSocket = (socket: WebSocket, request: Parameters<Handshake['take']>[0]) => {
+    const accepted = handshake.take(request);
+    // Unreachable while the hook guards the route; refuse rather than serve an unauthenticated socket.
+    if (!accepted) {
+      socket.terminate();
+      return;
+    }
+    connections.accept(socket, accepted);
+  };
+  app.get('/ws', { websocket: true, preValidation }, onSocket);
+  app.get('/ws/device/:deviceId', { websocket: true, preValidation }, onSocket);
+};

@@ -1,0 +1,38 @@
+/** `/healthz` (the process answers) and `/readyz` (it can do its job: storage reachable and keeping up). */
+import type { FastifyPluginAsync } from 'fastify';
+import type { TelemetrySink } from '../ingest/telemetry-sink.js';
+import type { Database } from '../storage/database.js';
+
+export interface HealthRoutesOptions {
+  database: Pick<Database, 'ping'>;
+  sink: Pick<TelemetrySink, 'healthy'>;
+}
+
+const PING_TIMEOUT_MS = 2000;
+
+async function reachable(database: Pick<Database, 'ping'>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), PING_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([database.ping().then(() => true as const), timeout]);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app, { database, sink }) => {
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const storage = await reachable(database);
+    const ready = storage && sink.healthy;
+    return reply.code(ready ? 200 : 503).send({
+      status: ready ? 'ready' : 'not ready',
+      storage: storage ? 'ok' : 'unreachable',
+      telemetryWriter: sink.healthy ? 'ok' : 'failing',
+    });
+  });
+};

@@ -1,0 +1,156 @@
+/**
+ * `startHub`: opens storage, builds every part, wires them together and listens. The same function
+ * runs `edgewire-hub serve` and the hubs that tests (ours, the storage writer's, the agent's) start.
+ */
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { DestinationStream, Logger } from 'pino';
+import { AdminService } from './admin/admin-service.js';
+import { removeLocalAdmin, writeLocalAdmin } from './admin/local-admin.js';
+import { buildApp } from './app.js';
+import { Handshake } from './auth/handshake.js';
+import { TokenCache } from './auth/token-cache.js';
+import { TokenStore } from './auth/token-store.js';
+import { Broker } from './broker.js';
+import { LocalFanout } from './bus/local-fanout.js';
+import { MemoryBus } from './bus/memory-bus.js';
+import { ConfigError, type HubConfig, loadConfig } from './config.js';
+import { ConnectionManager } from './connections/connection-manager.js';
+import { FrameHandler } from './connections/frame-handler.js';
+import { Heartbeat } from './connections/heartbeat.js';
+import { ConnectionRegistry } from './connections/registry.js';
+import { createMetrics } from './http/metrics.js';
+import { AckOnValidationSink } from './ingest/ack-on-validation-sink.js';
+import { TelemetryIngest } from './ingest/telemetry-ingest.js';
+import type { TelemetrySink } from './ingest/telemetry-sink.js';
+import { createLogger } from './logger.js';
+import { MemoryRetainedStore } from './retained/retained-store.js';
+import { HubStats } from './stats.js';
+import { type Database, openDatabase } from './storage/database.js';
+import { migrate } from './storage/migrate.js';
+import { migrations } from './storage/migrations/index.js';
+
+export interface HubOptions extends Partial<HubConfig> {
+  /** Builds the storage writer; without it the hub acks telemetry on validation (nothing is stored). */
+  telemetrySink?: (ctx: { database: Database; logger: Logger }) => TelemetrySink;
+  /** Where log lines go (tests capture them); stdout otherwise. */
+  logDestination?: DestinationStream;
+  /** Environment to read settings from; `process.env` by default. */
+  env?: Record<string, string | undefined>;
+}
+
+export interface RunningHub {
+  /** e.g. http://127.0.0.1:43123 */
+  url: string;
+  app: FastifyInstance;
+  database: Database;
+  admin: AdminService;
+  config: HubConfig;
+  logger: Logger;
+  /** Graceful: stop accepting, close sockets with 1001, flush the sink, close storage. */
+  close(): Promise<void>;
+}
+
+/** Opens the configured database and applies pending migrations. */
+export async function openMigratedDatabase(config: HubConfig, logger: Logger): Promise<Database> {
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    const applied = await migrate(database, migrations);
+    if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+    return database;
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+}
+
+export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
+  const { telemetrySink, logDestination, env, ...overrides } = options;
+  const config = loadConfig(env ?? process.env, overrides);
+  if (config.redisUrl) {
+    throw new ConfigError('REDIS_URL: the Redis bus is not available yet; unset it to run a single hub');
+  }
+  const logger = createLogger(config.logLevel, logDestination);
+  const database = await openMigratedDatabase(config, logger);
+  const cleanups: Array<() => Promise<void>> = [() => database.close()];
+  try {
+    let sink: TelemetrySink;
+    if (telemetrySink) {
+      sink = telemetrySink({ database, logger });
+    } else {
+      sink = new AckOnValidationSink();
+      logger.warn('no telemetry writer configured: telemetry is acked on validation and NOT stored');
+    }
+    cleanups.unshift(() => sink.close());
+
+    const stats = new HubStats();
+    const registry = new ConnectionRegistry();
+    const bus = new MemoryBus();
+    cleanups.unshift(() => bus.close());
+    const broker = new Broker(bus, new MemoryRetainedStore());
+    const store = new TokenStore(database);
+    const tokenCache = new TokenCache(store, config.tokenCacheMs);
+    const admin = new AdminService(store, bus);
+    const frames = new FrameHandler(
+      registry,
+      broker,
+      new TelemetryIngest(broker, sink, registry),
+      stats,
+      config,
+    );
+    const connections = new ConnectionManager({
+      registry,
+      broker,
+      bus,
+      frames,
+      stats,
+      logger,
+      limits: config,
+      heartbeatSec: config.heartbeatSec,
+    });
+    bus.attach(new LocalFanout(registry, stats), (event) => {
+      if (event.type !== 'device-connected') tokenCache.clear();
+      connections.onControl(event);
+    });
+    const handshake = new Handshake(tokenCache, registry, stats, config);
+    const adminSecret = randomBytes(32).toString('base64url');
+    const app = await buildApp({
+      config,
+      logger,
+      database,
+      sink,
+      stats,
+      registry,
+      handshake,
+      connections,
+      metrics: createMetrics(stats, registry),
+      admin,
+      adminSecret,
+    });
+    cleanups.unshift(() => app.close());
+    await app.listen({ host: config.host, port: config.port });
+    const heartbeat = new Heartbeat(registry, config.heartbeatSec);
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    const url = `http://${host}:${port}`;
+    if (config.dataDir) writeLocalAdmin(config.dataDir, { url, secret: adminSecret, pid: process.pid });
+    logger.info({ url, storage: database.driver }, 'hub listening');
+
+    let closing: Promise<void> | undefined;
+    const close = () => {
+      closing ??= (async () => {
+        logger.info('hub shutting down');
+        heartbeat.stop();
+        if (config.dataDir) removeLocalAdmin(config.dataDir, process.pid);
+        for (const cleanup of cleanups) await cleanup();
+        logger.info('hub stopped');
+      })();
+      return closing;
+    };
+    return { url, app, database, admin, config, logger, close };
+  } catch (error) {
+    for (const cleanup of cleanups) await cleanup().catch(() => {});
+    throw error;
+  }
+}

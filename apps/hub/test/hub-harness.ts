@@ -1,0 +1,162 @@
+/**
+ * Test helpers: a real hub on a random port (in-memory PGlite unless told otherwise) with its log
+ * lines captured, and real `ws` clients that queue the frames they receive.
+ */
+import { Writable } from 'node:stream';
+import { parseServerFrame, type ServerFrame } from '@edgewire/protocol';
+import WebSocket from 'ws';
+import { type HubOptions, type RunningHub, startHub } from '../src/hub.js';
+
+export interface TestHub extends RunningHub {
+  /** Every log line written so far, as text. */
+  logText(): string;
+  wsUrl(path: string): string;
+}
+
+export async function startTestHub(options: HubOptions = {}): Promise<TestHub> {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(chunk.toString());
+      done();
+    },
+  });
+  const hub = await startHub({
+    host: '127.0.0.1',
+    port: 0,
+    dataDir: undefined,
+    logLevel: 'debug',
+    handshakeRatePerAddress: 100_000,
+    deviceConnectsPerMinute: 1000,
+    env: {},
+    logDestination: destination,
+    ...options,
+  });
+  return {
+    ...hub,
+    logText: () => lines.join(''),
+    wsUrl: (path) => `${hub.url.replace(/^http/, 'ws')}${path}`,
+  };
+}
+
+export interface ClientOptions {
+  token?: string;
+  topics?: string;
+  headers?: Record<string, string>;
+  /** Answer pings (the default); false plays a peer that has gone silent. */
+  autoPong?: boolean;
+}
+
+/** A connected test client that queues what it receives. */
+export class TestClient {
+  readonly frames: ServerFrame[] = [];
+  readonly closed: Promise<{ code: number; reason: string }>;
+  #waiters: Array<() => void> = [];
+
+  constructor(readonly socket: WebSocket) {
+    socket.on('message', (data) => {
+      const parsed = parseServerFrame(data.toString());
+      if (!parsed.ok) throw new Error(`hub sent an invalid frame: ${parsed.error}`);
+      this.frames.push(parsed.frame);
+      for (const wake of this.#waiters.splice(0)) wake();
+    });
+    this.closed = new Promise((resolve) => {
+      socket.on('close', (code, reason) => {
+        resolve({ code, reason: reason.toString() });
+        for (const wake of this.#waiters.splice(0)) wake();
+      });
+    });
+  }
+
+  send(frame: unknown): void {
+    this.socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+  }
+
+  /** Waits for (and removes) the first received frame that satisfies `accept`. */
+  async next<F extends ServerFrame = ServerFrame>(
+    accept: (frame: ServerFrame) => boolean = () => true,
+    timeoutMs = 3000,
+  ): Promise<F> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const index = this.frames.findIndex(accept);
+      if (index >= 0) return this.frames.splice(index, 1)[0] as F;
+      const left = deadline - Date.now();
+      if (left <= 0 || this.socket.readyState === WebSocket.CLOSED) {
+        throw new Error(`no matching frame; have ${JSON.stringify(this.frames).slice(0, 500)}`);
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  nextOfType<T extends ServerFrame['type']>(type: T, timeoutMs?: number) {
+    return this.next<Extract<ServerFrame, { type: T }>>((f) => f.type === type, timeoutMs);
+  }
+
+  /** Asserts that nothing matching arrives within `ms`. */
+  async nothing(accept: (frame: ServerFrame) => boolean = () => true, ms = 200): Promise<void> {
+    await new Promise((r) => setTimeout(r, ms));
+    const found = this.frames.find(accept);
+    if (found) throw new Error(`unexpected frame ${JSON.stringify(found)}`);
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
+
+function headersOf(options: ClientOptions): Record<string, string> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+  if (options.topics !== undefined) headers.topics = options.topics;
+  return headers;
+}
+
+/** Opens a WebSocket and waits for the `welcome`; rejects with the HTTP status if refused. */
+export async function connect(
+  hub: TestHub,
+  path: string,
+  options: ClientOptions = {},
+): Promise<{ client: TestClient; welcome: Extract<ServerFrame, { type: 'welcome' }> }> {
+  const socket = new WebSocket(hub.wsUrl(path), {
+    headers: headersOf(options),
+    autoPong: options.autoPong ?? true,
+  });
+  const client = new TestClient(socket);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('unexpected-response', (_req, res) => reject(new Error(`refused with ${res.statusCode}`)));
+    socket.once('error', reject);
+  });
+  const welcome = await client.nextOfType('welcome');
+  return { client, welcome };
+}
+
+/** The answer to a handshake that the hub refuses: status, headers and body, and never a 101. */
+export async function refusal(
+  hub: TestHub,
+  path: string,
+  options: ClientOptions = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  const socket = new WebSocket(hub.wsUrl(path), { headers: headersOf(options) });
+  return new Promise((resolve, reject) => {
+    socket.once('open', () => {
+      socket.terminate();
+      reject(new Error('handshake was accepted (101)'));
+    });
+    socket.once('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    socket.once('error', () => {});
+  });
+}
