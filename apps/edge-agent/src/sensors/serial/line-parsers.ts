@@ -19,7 +19,8 @@ function toReadings(values: Iterable<[string, number]>, fields: Fields, ts: numb
     if (!Number.isFinite(raw)) continue;
     const reading: Reading = {
       metric: mapping?.metric ?? key,
-      value: raw * (mapping?.scale ?? 1) + (mapping?.offset ?? 0),
+      // 12 significant digits: 215 × 0.1 is 21.5, not 21.500000000000004.
+      value: Number((raw * (mapping?.scale ?? 1) + (mapping?.offset ?? 0)).toPrecision(12)),
       ts,
     };
     if (mapping?.unit) reading.unit = mapping.unit;

@@ -1,0 +1,126 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseConfig, tokenFromEnvironment } from '../src/config.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'agent-config-'));
+let n = 0;
+function file(text: string): string {
+  const path = join(dir, `agent-${n++}.yaml`);
+  writeFileSync(path, text);
+  return path;
+}
+
+function errorOf(run: () => unknown): string {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const minimal = 'deviceId: pi-1\nhub:\n  url: ws://hub.local:8080\n';
+
+describe('agent config', () => {
+  it('fills defaults for everything but the device id and hub url', () => {
+    const config = loadConfig(file(minimal));
+    expect(config.deviceId).toBe('pi-1');
+    expect(config.buffer.path).toBe('/var/lib/edgewire/buffer.db');
+    expect(config.buffer.maxBytes).toBe(64_000_000);
+    expect(config.connection.initialBackoffMs).toBe(1000);
+    expect(config.connection.maxBackoffMs).toBe(60_000);
+    expect(config.delivery.maxFrameBytes).toBe(65_536);
+  });
+
+  it('accepts sizes with units and every sensor kind', () => {
+    const config = loadConfig(
+      file(`${minimal}buffer:
+  maxBytes: 16MiB
+sensors:
+  - type: system
+  - type: simulated
+    signals: [{ metric: temperature, unit: °C, min: 18, max: 24 }]
+  - type: serial
+    parser: { format: regex, pattern: 'T=(?<temp>[-\\d.]+)' }
+  - type: gpio
+    inputs: [{ pin: 17, metric: door }]
+    outputs: [{ pin: 27, command: relay }]
+`),
+    );
+    expect(config.buffer.maxBytes).toBe(16 * 1024 * 1024);
+    expect(config.sensors.map((s) => s.type)).toEqual(['system', 'simulated', 'serial', 'gpio']);
+    const serial = config.sensors[2];
+    expect(serial?.type === 'serial' && serial.path).toBe('/dev/serial0');
+  });
+
+  it('names the key and the line of a wrong value', () => {
+    const path = file(`${minimal}sensors:
+  - type: serial
+    baudRate: fast
+    parser: { format: json }
+`);
+    const message = errorOf(() => loadConfig(path));
+    expect(message).toContain('sensors[0].baudRate');
+    expect(message).toContain(`${path}:6: sensors[0].baudRate`);
+  });
+
+  it('names a missing required key', () => {
+    const message = errorOf(() => loadConfig(file('hub:\n  url: ws://hub:8080\n')));
+    expect(message).toMatch(/deviceId: required/);
+  });
+
+  it('names an unknown key instead of ignoring a typo', () => {
+    const message = errorOf(() => loadConfig(file(`${minimal}bufer:\n  maxBytes: 1MB\n`)));
+    expect(message).toContain('unknown key "bufer"');
+  });
+
+  it('names an unknown sensor type', () => {
+    const message = errorOf(() =>
+      parseConfig({ deviceId: 'pi-1', hub: { url: 'ws://h' }, sensors: [{ type: 'i2c' }] }),
+    );
+    expect(message).toContain('sensors[0].type');
+  });
+
+  it('refuses a regex without named groups, naming the key', () => {
+    const message = errorOf(() =>
+      parseConfig({
+        deviceId: 'pi-1',
+        hub: { url: 'ws://h' },
+        sensors: [{ type: 'serial', parser: { format: 'regex', pattern: '\\d+' } }],
+      }),
+    );
+    expect(message).toContain('sensors[0].parser.pattern: needs at least one named group');
+  });
+
+  it('refuses a token in the config file, wherever it is', () => {
+    expect(errorOf(() => loadConfig(file(`${minimal}  token: abc\n`)))).toMatch(
+      /hub\.token: the token must not be in the config file/,
+    );
+    expect(errorOf(() => parseConfig({ deviceId: 'pi-1', token: 'x', hub: { url: 'ws://h' } }))).toContain(
+      'EDGEWIRE_TOKEN',
+    );
+  });
+
+  it('refuses credentials in the hub URL without echoing them', () => {
+    const message = errorOf(() =>
+      parseConfig({ deviceId: 'pi-1', hub: { url: 'wss://u:s3cret@hub/?token=s3cret' } }),
+    );
+    expect(message).toContain('hub.url');
+    expect(message).not.toContain('s3cret');
+  });
+
+  it('refuses an invalid device id and bad YAML with a line number', () => {
+    expect(errorOf(() => parseConfig({ deviceId: '-bad', hub: { url: 'ws://h' } }))).toContain('deviceId');
+    expect(errorOf(() => loadConfig(file('deviceId: [unclosed\n')))).toMatch(
+      /agent-\d+\.yaml:\d+: not valid YAML/,
+    );
+  });
+
+  it('takes the token from EDGEWIRE_TOKEN only, and says where to put it when missing', () => {
+    expect(tokenFromEnvironment({ EDGEWIRE_TOKEN: ' abc\n' })).toBe('abc');
+    expect(errorOf(() => tokenFromEnvironment({}))).toContain('/etc/edgewire/agent.env');
+  });
+});

@@ -1,0 +1,172 @@
+import type { Reading } from '@edgewire/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CommandRouter } from '../src/commands.js';
+import { type GpioSensorConfig, parseConfig } from '../src/config.js';
+import { GpioSensor } from '../src/sensors/gpio/gpio-sensor.js';
+import { FakeGpioChip } from './support/fake-gpio.js';
+import { fakeSysfsGpio, PI4_KERNEL_6_6 } from './support/fake-sysfs.js';
+import { captureLogs } from './support/log-capture.js';
+import { sleep, waitFor } from './support/wait.js';
+
+/** BCM 17 on a Pi 4 with kernel 6.6+. */
+const BCM17 = 529;
+const BCM27 = 539;
+
+let running: GpioSensor | undefined;
+afterEach(async () => {
+  await running?.stop();
+  running = undefined;
+});
+
+async function startGpio(sensor: Record<string, unknown>) {
+  const config = parseConfig({
+    deviceId: 'pi-1',
+    hub: { url: 'ws://h' },
+    sensors: [{ type: 'gpio', ...sensor }],
+  }).sensors[0] as GpioSensorConfig;
+  const chip = new FakeGpioChip();
+  const readings: Reading[] = [];
+  const published: unknown[] = [];
+  const { logger } = captureLogs();
+  const commands = new CommandRouter('pi-1', logger, (text) => published.push(JSON.parse(text)) > 0);
+  const gpio = new GpioSensor(config, { factory: chip.factory, sysfsRoot: fakeSysfsGpio(PI4_KERNEL_6_6) });
+  running = gpio;
+  await gpio.start({
+    logger,
+    emit: (r) => readings.push(...r),
+    registerCommand: (n, h) => commands.register(n, h),
+  });
+  return { chip, readings, commands, published };
+}
+
+const values = (readings: Reading[], metric: string) =>
+  readings.filter((r) => r.metric === metric).map((r) => r.value);
+
+describe('gpio sensor (fake chip behind the onoff interface)', () => {
+  it('edge mode: reports the initial level, then one reading per settled change despite contact bounce', async () => {
+    const { chip, readings } = await startGpio({ inputs: [{ pin: 17, metric: 'door', debounceMs: 20 }] });
+    const line = chip.line(BCM17);
+    expect(line.edge).toBe('both');
+    expect(values(readings, 'door')).toEqual([0]);
+    await line.bounce(1, 5, 2);
+    await waitFor('door open', () => values(readings, 'door').length === 2);
+    await line.bounce(0, 4, 2);
+    await waitFor('door closed', () => values(readings, 'door').length === 3);
+    await sleep(60);
+    expect(values(readings, 'door')).toEqual([0, 1, 0]);
+  });
+
+  it('edge mode: a glitch shorter than the debounce time is no change at all', async () => {
+    const { chip, readings } = await startGpio({ inputs: [{ pin: 17, metric: 'door', debounceMs: 30 }] });
+    const line = chip.line(BCM17);
+    line.drive(1);
+    await sleep(5);
+    line.drive(0);
+    await sleep(80);
+    expect(values(readings, 'door')).toEqual([0]);
+  });
+
+  it('edge mode with edge: rising reports only rising changes; activeLow inverts the wire', async () => {
+    const { chip, readings } = await startGpio({
+      inputs: [{ pin: 17, metric: 'button', edge: 'rising', activeLow: true, debounceMs: 5 }],
+    });
+    const line = chip.line(BCM17);
+    // Wire low = pressed = logical 1 with activeLow.
+    expect(values(readings, 'button')).toEqual([1]);
+    line.drive(1); // released: logical 0, a falling edge, not reported
+    await sleep(30);
+    line.drive(0); // pressed again: rising
+    await waitFor('press', () => values(readings, 'button').length === 2);
+    expect(values(readings, 'button')).toEqual([1, 1]);
+  });
+
+  it('pulse mode: counts S0 pulses (bouncy ones once each) into a total and a rate', async () => {
+    const { chip, readings } = await startGpio({
+      inputs: [
+        {
+          pin: 17,
+          metric: 'energy',
+          mode: 'pulse',
+          edge: 'rising',
+          debounceMs: 3,
+          intervalMs: 400,
+          unitPerPulse: 1,
+          unit: 'Wh',
+        },
+      ],
+    });
+    const line = chip.line(BCM17);
+    for (let i = 0; i < 12; i++) {
+      await line.bounce(1, 2, 1);
+      await sleep(8);
+      line.drive(0);
+      await sleep(8);
+    }
+    await waitFor('a report after the pulses', () => values(readings, 'energy_total').at(-1) === 12, 3000);
+    const rates = readings.filter((r) => r.metric === 'energy_rate');
+    expect(rates[0]!.unit).toBe('W');
+    expect(readings.find((r) => r.metric === 'energy_total')!.unit).toBe('Wh');
+    // 12 Wh spread over the reports so far: the rates integrate back to the energy.
+    const perReportHours = 0.4 / 3600;
+    const integrated = rates.reduce((sum, r) => sum + r.value * perReportHours, 0);
+    expect(integrated).toBeGreaterThan(10);
+    expect(integrated).toBeLessThan(14);
+  });
+
+  it('sample mode: reads the level every interval', async () => {
+    const { chip, readings } = await startGpio({
+      inputs: [{ pin: 17, metric: 'float', mode: 'sample', intervalMs: 30 }],
+    });
+    await waitFor('two samples', () => values(readings, 'float').length >= 2);
+    chip.line(BCM17).drive(1);
+    await waitFor('a high sample', () => values(readings, 'float').includes(1));
+    expect(chip.line(BCM17).edge).toBe('none');
+  });
+
+  it('outputs: a hub command drives the pin and is answered with its result', async () => {
+    const { chip, readings, commands, published } = await startGpio({
+      outputs: [{ pin: 27, command: 'relay', initial: 0 }],
+    });
+    const relay = chip.line(BCM27);
+    expect(relay.direction).toBe('low');
+    commands.handle({
+      type: 'msg',
+      topic: 'devices/pi-1/cmd/relay',
+      payload: { value: 'on', id: 'c1' },
+      ts: 0,
+    });
+    await waitFor('a command result', () => published.length === 1);
+    expect(relay.physical).toBe(1);
+    expect(published[0]).toMatchObject({
+      type: 'pub',
+      topic: 'devices/pi-1/cmd-result/relay',
+      payload: { ok: true, value: 1, pin: 27, ref: 'c1' },
+    });
+    expect(values(readings, 'relay')).toEqual([1]);
+
+    commands.handle({ type: 'msg', topic: 'devices/pi-1/cmd/relay', payload: { value: 'maybe' }, ts: 0 });
+    commands.handle({ type: 'msg', topic: 'devices/pi-1/cmd/heater', payload: 1, ts: 0 });
+    await waitFor('two more results', () => published.length === 3);
+    expect(relay.physical).toBe(1);
+    // Answers may come in any order; each names its command in the topic.
+    const byTopic = (topic: string) =>
+      published.slice(1).find((p) => (p as { topic: string }).topic === topic);
+    expect(byTopic('devices/pi-1/cmd-result/relay')).toMatchObject({
+      payload: { ok: false, error: expect.stringContaining('expected {"value"') },
+    });
+    expect(byTopic('devices/pi-1/cmd-result/heater')).toMatchObject({
+      topic: 'devices/pi-1/cmd-result/heater',
+      payload: { ok: false, error: 'unknown command "heater"; known: relay' },
+    });
+  });
+
+  it('stop unexports every line', async () => {
+    const { chip } = await startGpio({
+      inputs: [{ pin: 17, metric: 'door' }],
+      outputs: [{ pin: 27, command: 'relay' }],
+    });
+    await running!.stop();
+    running = undefined;
+    expect([...chip.lines.values()].every((line) => !line.exported)).toBe(true);
+  });
+});
