@@ -87,12 +87,13 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
 
   let dropped = 0;
   const warnedMetrics = new Set<string>();
+  const lastTs = new Map<string, number>();
   const emit = (sensor: string) => (readings: Reading[]) => {
     const valid: Reading[] = [];
     for (const reading of readings) {
       const checked = readingSchema.safeParse(reading);
       if (checked.success) {
-        valid.push(checked.data);
+        valid.push(withDistinctTs(checked.data, lastTs));
         continue;
       }
       dropped++;
@@ -145,4 +146,21 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
       logger.info({ buffered: buffer.stats().readings }, 'agent stopped');
     },
   };
+}
+
+/** How far a reading may be moved to keep its timestamp distinct; older ones are backfill, kept as they are. */
+const MAX_NUDGE_MS = 1000;
+
+/**
+ * The hub stores a reading under (device, metric, ts), so two readings of one metric in the same
+ * millisecond (a fast serial line, a simulated signal above 1 kHz) would silently become one. The later
+ * one is moved 1 ms past the previous instead.
+ */
+function withDistinctTs(reading: Reading, lastTs: Map<string, number>): Reading {
+  const last = lastTs.get(reading.metric);
+  if (last !== undefined && reading.ts <= last && last - reading.ts < MAX_NUDGE_MS) {
+    reading = { ...reading, ts: last + 1 };
+  }
+  if (last === undefined || reading.ts > last) lastTs.set(reading.metric, reading.ts);
+  return reading;
 }
