@@ -2,6 +2,7 @@
  * The Fastify application, composed in one visible place: each plugin gets only the narrow
  * dependencies it needs through its options.
  */
+import type { Socket } from 'node:net';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
@@ -43,6 +44,15 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
     // A line per request would be a line per handshake; connections log their own lifecycle instead.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 256 * 1024,
+    // Device ids may be 128 characters; the default (100) would answer 414 instead of checking them.
+    maxParamLength: 256,
+  });
+
+  // Every TCP connection, upgraded or not: a socket left hanging mid-upgrade must not block shutdown.
+  const sockets = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
   });
 
   await app.register(websocket, {
@@ -57,6 +67,7 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
       const deadline = Date.now() + SHUTDOWN_GRACE_MS;
       while (registry.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       for (const connection of registry.all()) connection.socket.terminate();
+      for (const socket of sockets) socket.destroy();
     },
   });
   await app.register(healthRoutes, { database: parts.database, sink: parts.sink });

@@ -150,12 +150,15 @@ export async function refusal(
       socket.terminate();
       reject(new Error('handshake was accepted (101)'));
     });
-    socket.once('unexpected-response', (_req, res) => {
+    socket.once('unexpected-response', (req, res) => {
       let body = '';
       res.on('data', (chunk: Buffer) => {
         body += chunk.toString();
       });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      res.on('end', () => {
+        req.destroy();
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+      });
     });
     socket.once('error', () => {});
   });
