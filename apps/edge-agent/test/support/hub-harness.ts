@@ -1,0 +1,44 @@
+/**
+ * A real hub in-process, storing telemetry in a fresh PostgreSQL database through the hub's own
+ * storage writer, so "stored" in an agent test means a row in the readings table.
+ *
+ * The storage writer and the test-database helper are not exported by @edgewire/hub yet; they are
+ * reached by path until they are.
+ */
+import { type RunningHub, startHub } from '@edgewire/hub';
+import { TelemetryWriter, type TelemetryWriterOptions } from '../../../hub/src/telemetry/telemetry-writer.js';
+import { createTestDatabase, type TestDatabase } from '../../../hub/test/databases.js';
+
+export type { RunningHub, TestDatabase };
+export { createTestDatabase };
+
+export interface TestHubOptions {
+  databaseUrl: string;
+  port?: number;
+  heartbeatSec?: number;
+  writer?: Partial<TelemetryWriterOptions>;
+}
+
+export function startTestHub(options: TestHubOptions): Promise<RunningHub> {
+  return startHub({
+    host: '127.0.0.1',
+    port: options.port ?? 0,
+    dataDir: undefined,
+    databaseUrl: options.databaseUrl,
+    heartbeatSec: options.heartbeatSec ?? 20,
+    logLevel: 'warn',
+    logDestination: { write: () => undefined },
+    env: {},
+    telemetrySink: ({ database, logger }) => new TelemetryWriter({ database, logger, ...options.writer }),
+  });
+}
+
+export const portOf = (hub: RunningHub) => Number(new URL(hub.url).port);
+
+/** Stored values of one device's metric, oldest first, with how often each value is there. */
+export async function storedValues(hub: RunningHub, deviceId: string, metric: string): Promise<number[]> {
+  const rows = await hub.database.rows<{ value: number }>(
+    `select value from readings where device_id = '${deviceId}' and metric = '${metric}' order by time`,
+  );
+  return rows.map((r) => Number(r.value));
+}
