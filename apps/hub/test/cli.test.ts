@@ -1,0 +1,166 @@
+/**
+ * `edgewire-hub` as users run it: the real bin in a child process, against a temp data directory
+ * (embedded PGlite) or a fresh PostgreSQL database.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { createTestDatabase, type TestDatabase } from './databases.js';
+import { TestClient } from './hub-harness.js';
+
+const BIN = fileURLToPath(new URL('../bin/edgewire-hub.js', import.meta.url));
+const run = promisify(execFile);
+
+function env(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const { DATABASE_URL: _db, REDIS_URL: _redis, ...rest } = process.env;
+  return { ...rest, EDGEWIRE_LOG_LEVEL: 'info', ...extra };
+}
+
+async function cli(args: string[], extra: Record<string, string>) {
+  return run(process.execPath, [BIN, ...args], { env: env(extra), timeout: 60_000 });
+}
+
+const dirs: string[] = [];
+const children: ChildProcess[] = [];
+let testDb: TestDatabase | undefined;
+afterEach(async () => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  await testDb?.drop();
+  testDb = undefined;
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'edgewire-cli-'));
+  dirs.push(dir);
+  return dir;
+}
+
+async function waitFor<T>(probe: () => T | undefined, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function open(url: string, token: string): Promise<TestClient> {
+  const socket = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
+  const client = new TestClient(socket);
+  await client.nextOfType('welcome', 10_000);
+  return client;
+}
+
+it('prints help for every command', async () => {
+  const commands = [
+    ['serve'],
+    ['migrate'],
+    ['device', 'add'],
+    ['device', 'rm'],
+    ['token', 'add'],
+    ['token', 'revoke'],
+  ];
+  const outputs = await Promise.all([[], ...commands].map((args) => cli([...args, '--help'], {})));
+  outputs.forEach(({ stdout }, i) => {
+    expect(stdout).toMatch(new RegExp(`^Usage: edgewire-hub ${[[], ...commands][i]!.join(' ')}`));
+  });
+}, 60_000);
+
+it('refuses a bad setting with a message naming it', async () => {
+  const failed = await cli(['migrate'], {
+    EDGEWIRE_DATA_DIR: tempDir(),
+    EDGEWIRE_HEARTBEAT_SEC: 'often',
+  }).catch((e) => e);
+  expect(failed.code).toBe(1);
+  expect(failed.stderr).toContain('EDGEWIRE_HEARTBEAT_SEC');
+});
+
+describe('embedded (PGlite)', () => {
+  it('manages devices and tokens with no hub running', async () => {
+    const dir = tempDir();
+    const { stdout } = await cli(['device', 'add', 'pi-1', '--json'], { EDGEWIRE_DATA_DIR: dir });
+    const issued = JSON.parse(stdout);
+    expect(issued.id).toBe('pi-1');
+    expect(issued.token).toMatch(/^ewt_[A-Za-z0-9_-]{43}$/);
+    const again = await cli(['device', 'add', 'pi-1'], { EDGEWIRE_DATA_DIR: dir }).catch((e) => e);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('already exists');
+    const human = await cli(
+      ['token', 'add', '--allow', 'devices/+/telemetry/#:read', '--max-connections', '3'],
+      { EDGEWIRE_DATA_DIR: dir },
+    );
+    expect(human.stdout).toMatch(/^Token tok_\S+ created\..*\newt_\S+\n$/s);
+    const id = /Token (tok_\S+) created/.exec(human.stdout)![1]!;
+    expect((await cli(['token', 'revoke', id], { EDGEWIRE_DATA_DIR: dir })).stdout).toContain(
+      `Token ${id} revoked`,
+    );
+    expect((await cli(['device', 'rm', 'pi-1'], { EDGEWIRE_DATA_DIR: dir })).stdout).toContain('deleted');
+  }, 90_000);
+
+  it('serves; management commands go through the running hub; SIGTERM closes sockets with 1001 and exits 0', async () => {
+    const dir = tempDir();
+    const child = spawn(process.execPath, [BIN, 'serve'], {
+      env: env({ EDGEWIRE_DATA_DIR: dir, EDGEWIRE_PORT: '0' }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let output = '';
+    child.stdout!.on('data', (chunk) => {
+      output += chunk;
+    });
+    child.stderr!.on('data', (chunk) => {
+      output += chunk;
+    });
+    const adminFile = join(dir, 'hub-admin.json');
+    await waitFor(() => (existsSync(adminFile) ? true : undefined));
+    expect(statSync(adminFile).mode & 0o777).toBe(0o600);
+    const { url } = JSON.parse(readFileSync(adminFile, 'utf8')) as { url: string };
+    const wsBase = url.replace(/^http/, 'ws');
+
+    const device = JSON.parse(
+      (await cli(['device', 'add', 'pi-1', '--json'], { EDGEWIRE_DATA_DIR: dir })).stdout,
+    );
+    const client = JSON.parse(
+      (await cli(['token', 'add', '--allow', 'devices/#:read', '--json'], { EDGEWIRE_DATA_DIR: dir })).stdout,
+    );
+    const deviceSocket = await open(`${wsBase}/ws/device/pi-1`, device.token);
+    const clientSocket = await open(`${wsBase}/ws`, client.token);
+    // Only the running hub can close a live connection: proof that the command went through it.
+    await cli(['token', 'revoke', client.id], { EDGEWIRE_DATA_DIR: dir });
+    expect((await clientSocket.closed).code).toBe(4003);
+
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect((await deviceSocket.closed).code).toBe(1001);
+    expect(await exited).toBe(0);
+    expect(existsSync(adminFile)).toBe(false);
+    expect(output).toContain('hub stopped');
+    expect(output).not.toContain(device.token);
+    expect(output).not.toContain(client.token);
+  }, 90_000);
+});
+
+describe('PostgreSQL', () => {
+  it('migrates and manages devices through DATABASE_URL', async () => {
+    testDb = await createTestDatabase('postgres');
+    const extra = { DATABASE_URL: testDb.url!, EDGEWIRE_DATA_DIR: tempDir() };
+    await cli(['migrate'], extra);
+    const issued = JSON.parse((await cli(['device', 'add', 'pg-1', '--json'], extra)).stdout);
+    const database = await testDb.open();
+    try {
+      const rows = await database.rows<{ hash: string }>("select hash from tokens where device_id = 'pg-1'");
+      expect(rows).toHaveLength(1);
+      expect(rows[0]!.hash).toMatch(/^[0-9a-f]{64}$/);
+      expect(JSON.stringify(await database.rows('select * from tokens'))).not.toContain(issued.token);
+    } finally {
+      await database.close();
+    }
+  }, 60_000);
+});
