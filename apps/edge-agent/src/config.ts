@@ -288,8 +288,15 @@ function describe(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_type' && 'input' in issue && issue.input === undefined) return 'required';
   if (issue.code === 'unrecognized_keys')
     return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
-  if (issue.code === 'invalid_union' && 'discriminator' in issue) {
-    return `${issue.message} (expected ${String(issue.discriminator)} to be one of the known kinds)`;
+  if (issue.code === 'invalid_union') {
+    if ('discriminator' in issue && issue.discriminator) {
+      return `${issue.message} (expected ${String(issue.discriminator)} to be one of the known kinds)`;
+    }
+    // The branch that got past the type check says most, e.g. "expected a size like 64MB".
+    const branches = issue.errors.map((errors) => errors[0]).filter((e) => e !== undefined);
+    const specific = branches.find((e) => e.code !== 'invalid_type');
+    if (specific) return describe(specific);
+    return `expected ${branches.map((b) => (b.code === 'invalid_type' ? b.expected : '?')).join(' or ')}`;
   }
   return issue.message;
 }

@@ -16,7 +16,7 @@ export interface SystemdNotifier {
 export function systemdNotifier(logger: Logger, env: NodeJS.ProcessEnv = process.env): SystemdNotifier {
   if (!env.NOTIFY_SOCKET) return { ready: () => undefined, status: () => undefined, stop: () => undefined };
   const notify = (...args: string[]) =>
-    execFile('systemd-notify', args, (error) => {
+    execFile('systemd-notify', args, { env }, (error) => {
       if (error) logger.warn({ problem: error.message }, 'systemd-notify failed');
     });
   const watchdogUsec = Number(env.WATCHDOG_USEC);

@@ -1,0 +1,164 @@
+/**
+ * The agent against a real in-process hub (embedded PGlite): live readings, commands to outputs and
+ * their results, and what the hub's close codes make the agent do.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type RunningHub, startHub } from '@edgewire/hub';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { type RunningAgent, startAgent } from '../src/agent.js';
+import { type AgentConfigInput, parseConfig } from '../src/config.js';
+import { FakeGpioChip } from './support/fake-gpio.js';
+import { fakeSysfsGpio, PI4_KERNEL_6_6 } from './support/fake-sysfs.js';
+import { captureLogs } from './support/log-capture.js';
+import { waitFor } from './support/wait.js';
+
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function hub(): Promise<RunningHub> {
+  const running = await startHub({
+    host: '127.0.0.1',
+    port: 0,
+    dataDir: undefined,
+    logLevel: 'warn',
+    logDestination: { write: () => undefined },
+    env: {},
+  });
+  cleanups.push(() => running.close());
+  return running;
+}
+
+async function agent(
+  h: RunningHub,
+  deviceId: string,
+  token: string,
+  extra: Partial<AgentConfigInput> = {},
+  gpio?: FakeGpioChip,
+) {
+  const logs = captureLogs('info');
+  const config = parseConfig({
+    deviceId,
+    hub: { url: h.url },
+    buffer: { path: join(mkdtempSync(join(tmpdir(), 'agent-hub-')), 'buffer.db'), flushIntervalMs: 50 },
+    connection: { initialBackoffMs: 100, maxBackoffMs: 400, refusedRetryMs: 500 },
+    ...extra,
+  });
+  const running: RunningAgent = await startAgent(config, {
+    token,
+    logger: logs.logger,
+    ...(gpio ? { gpio: { factory: gpio.factory, sysfsRoot: fakeSysfsGpio(PI4_KERNEL_6_6) } } : {}),
+  });
+  cleanups.push(() => running.close());
+  return { agent: running, logs };
+}
+
+/** An operator's client connection with `filters` subscribed at connect time. */
+async function operator(
+  h: RunningHub,
+  permissions: Array<{ filter: string; access: 'read' | 'readwrite' }>,
+  filters: string[],
+) {
+  const { token } = await h.admin.addToken({ permissions });
+  const ws = new WebSocket(`${h.url.replace('http', 'ws')}/ws`, {
+    headers: { Authorization: `Bearer ${token}`, Topics: filters.join(',') },
+  });
+  cleanups.push(() => ws.close());
+  const messages: Array<{ type: string; topic?: string; payload?: Record<string, unknown> }> = [];
+  ws.on('message', (data) => messages.push(JSON.parse(data.toString())));
+  await waitFor('the operator welcome', () => messages.some((m) => m.type === 'welcome'));
+  return { ws, messages };
+}
+
+describe('agent with a real hub', () => {
+  it('streams simulated readings that a dashboard sees live', async () => {
+    const h = await hub();
+    const { token } = await h.admin.addDevice('pi-live');
+    const dashboard = await operator(
+      h,
+      [{ filter: 'devices/+/telemetry/#', access: 'read' }],
+      ['devices/pi-live/telemetry/#'],
+    );
+    await agent(h, 'pi-live', token, {
+      sensors: [
+        { type: 'simulated', rateHz: 20, signals: [{ metric: 'temperature', unit: '°C', min: 18, max: 24 }] },
+      ],
+    });
+    await waitFor(
+      'ten live readings',
+      () =>
+        dashboard.messages.filter((m) => m.topic === 'devices/pi-live/telemetry/temperature').length >= 10,
+    );
+    const reading = dashboard.messages.find((m) => m.topic === 'devices/pi-live/telemetry/temperature')!;
+    expect(reading.payload).toMatchObject({ unit: '°C' });
+    expect(reading.payload!.value).toBeGreaterThan(17);
+    expect(reading.payload!.value).toBeLessThan(25);
+  });
+
+  it('drives a GPIO output on a hub command and publishes the result', async () => {
+    const h = await hub();
+    const { token } = await h.admin.addDevice('pi-cmd');
+    const chip = new FakeGpioChip();
+    const { agent: a } = await agent(
+      h,
+      'pi-cmd',
+      token,
+      { sensors: [{ type: 'gpio', outputs: [{ pin: 27, command: 'relay' }] }] },
+      chip,
+    );
+    await waitFor('the agent to connect', () => a.state === 'CONNECTED');
+    const op = await operator(
+      h,
+      [
+        { filter: 'devices/pi-cmd/cmd/#', access: 'readwrite' },
+        { filter: 'devices/pi-cmd/cmd-result/#', access: 'read' },
+      ],
+      ['devices/pi-cmd/cmd-result/#'],
+    );
+    op.ws.send(
+      JSON.stringify({ type: 'pub', topic: 'devices/pi-cmd/cmd/relay', payload: { value: 1, id: 'op-1' } }),
+    );
+    const result = await waitFor('the command result', () =>
+      op.messages.find((m) => m.topic === 'devices/pi-cmd/cmd-result/relay'),
+    );
+    expect(result.payload).toMatchObject({ ok: true, value: 1, ref: 'op-1' });
+    expect(chip.line(539).physical).toBe(1);
+  });
+
+  it('says the token was revoked when the device is deleted, and keeps retrying', async () => {
+    const h = await hub();
+    const { token } = await h.admin.addDevice('pi-gone');
+    const { agent: a, logs } = await agent(h, 'pi-gone', token);
+    await waitFor('the agent to connect', () => a.state === 'CONNECTED');
+    await h.admin.removeDevice('pi-gone');
+    await waitFor('RETRYING', () => a.state === 'RETRYING', 5000);
+    const line = logs.lines.find((l) => l.msg === 'hub connection RETRYING');
+    expect(String(line?.reason)).toContain('revoked the token or deleted the device (4003)');
+    // Reconnecting with the deleted device's token is refused before the upgrade.
+    await waitFor(
+      'the refusal',
+      () => logs.lines.some((l) => String(l.reason ?? '').includes('refused the token (HTTP 40')),
+      5000,
+    );
+    expect(logs.text()).not.toContain(token);
+  });
+
+  it('says loudly that another agent uses the device id when a second one connects', async () => {
+    const h = await hub();
+    const { token } = await h.admin.addDevice('pi-twin');
+    const first = await agent(h, 'pi-twin', token);
+    await waitFor('the first agent to connect', () => first.agent.state === 'CONNECTED');
+    await agent(h, 'pi-twin', token);
+    const line = await waitFor('the first agent to be replaced', () =>
+      first.logs.lines.find((l) => l.msg === 'hub connection RETRYING'),
+    );
+    expect(line.level).toBe(50);
+    expect(String(line.reason)).toContain(
+      'REPLACED (4009): another agent is connected with device id pi-twin',
+    );
+  });
+});

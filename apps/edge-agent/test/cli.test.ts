@@ -1,0 +1,103 @@
+/** The `edgewire-agent` command as a user runs it: through the package's bin, as a child process. */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { type RunningHub, startHub } from '@edgewire/hub';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const exec = promisify(execFile);
+const bin = join(import.meta.dirname, '..', 'bin', 'edgewire-agent.js');
+const dir = mkdtempSync(join(tmpdir(), 'agent-cli-'));
+
+async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [bin, ...args], {
+      env: { PATH: process.env.PATH, ...env },
+      timeout: 30_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+function configFile(text: string): string {
+  const path = join(dir, `agent-${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(path, text);
+  return path;
+}
+
+describe('edgewire-agent CLI', () => {
+  let hub: RunningHub;
+  beforeAll(async () => {
+    hub = await startHub({
+      host: '127.0.0.1',
+      port: 0,
+      dataDir: undefined,
+      logLevel: 'warn',
+      logDestination: { write: () => undefined },
+      env: {},
+    });
+  });
+  afterAll(() => hub.close());
+
+  it('has --help for the program and every command', async () => {
+    const top = await cli(['--help']);
+    expect(top.code).toBe(0);
+    expect(top.stdout).toMatch(/run\b.*\n.*check\b/s);
+    expect(top.stdout).toContain('EDGEWIRE_TOKEN');
+    for (const command of ['run', 'check']) {
+      const help = await cli([command, '--help']);
+      expect(help.code).toBe(0);
+      expect(help.stdout).toContain('--config <path>');
+      expect(help.stdout).toContain('/etc/edgewire/agent.yaml');
+    }
+  });
+
+  it('run: a config error names the key and exits 78, so systemd does not restart in a loop', async () => {
+    const path = configFile('deviceId: pi-1\nhub:\n  url: ws://127.0.0.1:1\nbuffer:\n  maxBytes: lots\n');
+    const result = await cli(['run', '--config', path], { EDGEWIRE_TOKEN: 'tok_cli_secret' });
+    expect(result.code).toBe(78);
+    expect(result.stderr).toContain(`${path}:5: buffer.maxBytes: expected a size like 64MB`);
+  });
+
+  it('run: refuses to start without EDGEWIRE_TOKEN', async () => {
+    const path = configFile(`deviceId: pi-1\nhub:\n  url: ${hub.url}\n`);
+    const result = await cli(['run', '--config', path]);
+    expect(result.code).toBe(78);
+    expect(result.stderr).toContain('EDGEWIRE_TOKEN is not set');
+  });
+
+  it('check: says what works and what does not, and exits 1 when something fails', async () => {
+    const { token } = await hub.admin.addDevice('pi-check');
+    const path = configFile(`deviceId: pi-check
+hub:
+  url: ${hub.url}
+buffer:
+  path: ${join(dir, 'check', 'buffer.db')}
+sensors:
+  - type: system
+  - type: simulated
+    signals: [{ metric: temperature }]
+  - type: serial
+    name: weather
+    path: ${join(dir, 'no-such-tty')}
+    parser: { format: json }
+`);
+    const good = await cli(['check', '--config', path], { EDGEWIRE_TOKEN: token });
+    expect(good.code).toBe(1);
+    expect(good.stdout).toMatch(/^ok {4}config: device pi-check, 3 sensor\(s\)$/m);
+    expect(good.stdout).toMatch(/^ok {4}buffer .*: 0 reading\(s\) waiting/m);
+    expect(good.stdout).toMatch(/^ok {4}sensor system \(system\): .*load1=/m);
+    expect(good.stdout).toMatch(/^ok {4}sensor simulated \(simulated\): 1 simulated signal/m);
+    expect(good.stdout).toMatch(/^FAIL {2}sensor weather \(serial\): .*no-such-tty/m);
+    expect(good.stdout).toMatch(/^ok {4}hub ws:\/\/127\.0\.0\.1:\d+\/ws\/device\/pi-check: token accepted/m);
+    expect(good.stdout + good.stderr).not.toContain(token);
+
+    const refused = await cli(['check', '--config', path], { EDGEWIRE_TOKEN: 'tok_wrong' });
+    expect(refused.stdout).toMatch(/^FAIL {2}hub .*: token refused \(HTTP 401\)$/m);
+  });
+});
