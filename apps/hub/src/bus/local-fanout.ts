@@ -2,14 +2,15 @@
  * Delivers bus messages to this instance's subscribers. The `msg` frame is serialised once per
  * message, never per subscriber, and not at all when nobody here matches.
  */
+import { PreparedMessage } from '../connections/prepared-message.js';
 import type { ConnectionRegistry } from '../connections/registry.js';
 import type { HubStats } from '../stats.js';
 import type { BusMessage, LocalDelivery } from './bus.js';
 
-/** The `msg` frame of a message, as the UTF-8 bytes every subscriber's socket is given. */
-export function msgFrame(message: BusMessage, retained = false): Buffer {
+/** The `msg` frame of a message, prepared once for every subscriber. */
+export function msgFrame(message: BusMessage, retained = false): PreparedMessage {
   const flag = retained ? ',"retained":true' : '';
-  return Buffer.from(
+  return PreparedMessage.fromText(
     `{"type":"msg","topic":${JSON.stringify(message.topic)},"payload":${JSON.stringify(message.payload)},"ts":${message.ts}${flag}}`,
   );
 }

@@ -3,6 +3,7 @@
  * `welcome`, presence, frames, expiry, and the control events that end connections early (4003).
  */
 import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type { AcceptedHandshake } from '../auth/handshake.js';
@@ -14,6 +15,7 @@ import { CloseCode } from './close-codes.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import type { FrameHandler } from './frame-handler.js';
 import type { ConnectionRegistry } from './registry.js';
+import { WriteCoalescer } from './write-coalescer.js';
 
 /** setTimeout cannot wait longer than this; a later expiry is re-armed in steps. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -34,14 +36,16 @@ export class ConnectionManager {
 
   constructor(private readonly options: ConnectionManagerOptions) {}
 
-  accept(socket: WebSocket, handshake: AcceptedHandshake): Connection {
+  readonly #coalescer = new WriteCoalescer();
+
+  accept(socket: WebSocket, transport: Socket, handshake: AcceptedHandshake): Connection {
     const { registry, broker, bus, frames, stats, logger, limits } = this.options;
     const { identity } = handshake;
     const id = randomBytes(8).toString('hex');
     const log = logger.child(
       identity.deviceId === undefined ? { conn: id } : { conn: id, device: identity.deviceId },
     );
-    const connection = new Connection(id, identity, socket, log, limits, stats);
+    const connection = new Connection(id, identity, socket, transport, this.#coalescer, log, limits, stats);
     const replaced = registry.add(connection);
     replaced?.close(CloseCode.replaced, 'replaced by a newer connection of this device');
     if (identity.deviceId !== undefined) {

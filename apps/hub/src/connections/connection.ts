@@ -4,6 +4,8 @@
  * (and counted), and a socket that stays over the cap for `graceMs` is closed with 4008, so a stalled
  * dashboard costs at most its cap in memory.
  */
+
+import type { Socket } from 'node:net';
 import type { ErrorCode, Permission } from '@edgewire/protocol';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
@@ -11,7 +13,9 @@ import type { TokenKind } from '../auth/token-store.js';
 import type { Principal } from '../permissions/policy.js';
 import { HubStats } from '../stats.js';
 import { CloseCode } from './close-codes.js';
+import { PreparedMessage } from './prepared-message.js';
 import { TokenBucket } from './rate-limit.js';
+import type { WriteCoalescer } from './write-coalescer.js';
 
 export interface ConnectionIdentity extends Principal {
   readonly kind: TokenKind;
@@ -43,37 +47,55 @@ export class Connection {
   refusedSeq: number | undefined;
   #overCapSince: number | undefined;
   #closing = false;
+  readonly #plain: boolean;
+  /** The coalescer epoch of the batch this connection's writes are held in, and its backlog then. */
+  #epoch = -1;
+  #backlog = 0;
 
   constructor(
     readonly id: string,
     readonly identity: ConnectionIdentity,
     readonly socket: WebSocket,
+    /** The TCP socket under `socket`, for write coalescing. */
+    private readonly transport: Socket,
+    private readonly coalescer: WriteCoalescer,
     readonly log: Logger,
     private readonly limits: ConnectionLimits,
     private readonly stats: HubStats,
   ) {
     this.publishBucket = new TokenBucket(limits.publishRate, limits.publishBurst);
+    this.#plain = socket.extensions === '';
   }
 
   get closing(): boolean {
     return this.#closing;
   }
 
-  /** Sends a frame given as JSON text (or its UTF-8 bytes). Returns false when it was dropped. */
-  send(frame: string | Buffer, type: string): boolean {
+  /** Sends a message (dropped, and false returned, when the socket is over its backlog cap). */
+  send(message: PreparedMessage, type: string): boolean {
     if (this.#closing) return false;
-    if (this.socket.bufferedAmount > this.limits.maxQueuedBytes) {
+    if (this.#epoch !== this.coalescer.epoch) {
+      // First message of this batch: the backlog is what earlier batches left unsent. Data queued
+      // within the batch does not count, or a burst to a healthy client would look like a stall.
+      this.#epoch = this.coalescer.epoch;
+      this.#backlog = this.socket.bufferedAmount;
+      this.coalescer.hold(this.transport);
+    }
+    if (this.#backlog > this.limits.maxQueuedBytes) {
       this.#overCap();
       return false;
     }
     this.#overCapSince = undefined;
-    this.socket.send(frame, TEXT_FRAME);
+    // With no extension negotiated (permessage-deflate is off by default) the prepared frame goes
+    // straight to the TCP socket; ws writes only whole frames too, so frames never interleave.
+    if (this.#plain) this.transport.write(message.wire);
+    else this.socket.send(message.payload, TEXT_FRAME);
     HubStats.bump(this.stats.framesOut, type);
     return true;
   }
 
   sendJson(frame: { type: string } & Record<string, unknown>): boolean {
-    return this.send(JSON.stringify(frame), frame.type);
+    return this.send(PreparedMessage.fromText(JSON.stringify(frame)), frame.type);
   }
 
   /** Answers a frame with an `error` (SPEC "Frames"), counted by code. */
@@ -86,9 +108,9 @@ export class Connection {
 
   /** Checks the slow-consumer clock even when nothing is being sent (called by the heartbeat). */
   checkBacklog(): void {
-    if (this.#overCapSince !== undefined && this.socket.bufferedAmount > this.limits.maxQueuedBytes) {
-      this.#overCap();
-    }
+    if (this.#overCapSince === undefined) return;
+    this.#backlog = this.socket.bufferedAmount;
+    if (this.#backlog > this.limits.maxQueuedBytes) this.#overCap();
   }
 
   close(code: number, reason: string): void {

@@ -21,7 +21,7 @@ export const websocketRoutes: FastifyPluginAsync<WebsocketRoutesOptions> = async
       socket.terminate();
       return;
     }
-    connections.accept(socket, accepted);
+    connections.accept(socket, request.raw.socket, accepted);
   };
   app.get('/ws', { websocket: true, preValidation }, onSocket);
   app.get('/ws/device/:deviceId', { websocket: true, preValidation }, onSocket);

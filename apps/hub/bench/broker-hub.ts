@@ -1,0 +1,60 @@
+/**
+ * The hub side of the broker benchmarks, in its own process (the benchmark pins it to its own core):
+ * in-memory PGlite, the default sink, abuse limits out of the way. It registers `BENCH_DEVICES`
+ * devices and a client token that may read everything, reports them over IPC, and answers
+ * `usage` (CPU time and memory, after a full GC if asked) until told to `close`.
+ */
+import { startHub } from '../src/hub.js';
+
+export interface BrokerHubReady {
+  type: 'ready';
+  url: string;
+  devices: Array<{ id: string; token: string }>;
+  readerToken: string;
+}
+
+export interface BrokerHubUsage {
+  type: 'usage';
+  cpuSeconds: number;
+  rssBytes: number;
+  heapUsedBytes: number;
+}
+
+const devices = Number(process.env.BENCH_DEVICES ?? 10);
+const hub = await startHub({
+  host: '127.0.0.1',
+  port: 0,
+  dataDir: undefined,
+  env: {},
+  logLevel: 'warn',
+  publishRate: 1_000_000,
+  publishBurst: 1_000_000,
+  handshakeRatePerAddress: 1_000_000,
+  deviceConnectsPerMinute: 1_000_000,
+  tokenCacheMs: Number(process.env.BENCH_TOKEN_CACHE_MS ?? 5000),
+});
+const registered = [];
+for (let i = 0; i < devices; i++) registered.push(await hub.admin.addDevice(`bench-${i}`));
+const reader = await hub.admin.addToken({ permissions: [{ filter: '#', access: 'read' }] });
+const ready: BrokerHubReady = { type: 'ready', url: hub.url, devices: registered, readerToken: reader.token };
+process.send!(ready);
+
+process.on('message', async (message: { type: string; gc?: boolean }) => {
+  if (message.type === 'usage') {
+    // Several passes: the first frees objects whose finalisers release more.
+    if (message.gc) for (let i = 0; i < 3; i++) globalThis.gc?.();
+    const cpu = process.cpuUsage();
+    const memory = process.memoryUsage();
+    const usage: BrokerHubUsage = {
+      type: 'usage',
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      rssBytes: memory.rss,
+      heapUsedBytes: memory.heapUsed,
+    };
+    process.send!(usage);
+  }
+  if (message.type === 'close') {
+    await hub.close();
+    process.exit(0);
+  }
+});
