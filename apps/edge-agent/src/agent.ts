@@ -109,9 +109,9 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     if (valid.length > 0) buffer.append(valid);
   };
 
-  const sensors: Sensor[] = config.sensors.map((sensorConfig) => createSensor(sensorConfig, options));
   const started: Sensor[] = [];
-  for (const sensor of sensors) {
+  for (const sensorConfig of config.sensors) {
+    const sensor = await createSensor(sensorConfig, options);
     try {
       await sensor.start({
         logger: logger.child({ sensor: sensor.name }),

@@ -82,7 +82,7 @@ export async function runChecks(
     results.push({ subject: `buffer ${config.buffer.path}`, ok: false, detail: (error as Error).message });
   }
   for (const sensorConfig of config.sensors) {
-    const sensor = createSensor(sensorConfig, options);
+    const sensor = await createSensor(sensorConfig, options);
     const subject = `sensor ${sensor.name} (${sensorConfig.type})`;
     try {
       results.push({ subject, ok: true, detail: await sensor.check() });

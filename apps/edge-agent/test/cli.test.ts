@@ -1,4 +1,4 @@
-/** The `edgewire-agent` command as a user runs it: through the package's bin, as a child process. */
+/** The `edgewire-agent` command as a user runs it, as a child process. */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,15 +8,20 @@ import { type RunningHub, startHub } from '@edgewire/hub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const exec = promisify(execFile);
-const bin = join(import.meta.dirname, '..', 'bin', 'edgewire-agent.js');
+// The sources, as `pnpm agent` runs them: a bin would run a dist/ left from an older build.
+const cliSource = join(import.meta.dirname, '..', 'src', 'cli.ts');
 const dir = mkdtempSync(join(tmpdir(), 'agent-cli-'));
 
 async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
   try {
-    const { stdout, stderr } = await exec(process.execPath, [bin, ...args], {
-      env: { PATH: process.env.PATH, ...env },
-      timeout: 30_000,
-    });
+    const { stdout, stderr } = await exec(
+      process.execPath,
+      ['--conditions=source', '--import', 'tsx', cliSource, ...args],
+      {
+        env: { PATH: process.env.PATH, ...env },
+        timeout: 30_000,
+      },
+    );
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };

@@ -1,9 +1,10 @@
+/**
+ * Builds a sensor driver from its config. Drivers are imported on first use: serialport and onoff
+ * with their native bindings cost megabytes of RSS a Pi without such sensors should not pay.
+ */
 import type { SensorConfig } from '../config.js';
-import { GpioSensor, type GpioSensorOptions } from './gpio/gpio-sensor.js';
+import type { GpioSensorOptions } from './gpio/gpio-sensor.js';
 import type { Sensor } from './sensor.js';
-import { SerialSensor } from './serial/serial-sensor.js';
-import { SimulatedSensor } from './simulated.js';
-import { SystemSensor } from './system.js';
 
 export interface SensorOptions {
   gpio?: GpioSensorOptions;
@@ -11,15 +12,15 @@ export interface SensorOptions {
   thermalRoot?: string;
 }
 
-export function createSensor(config: SensorConfig, options: SensorOptions = {}): Sensor {
+export async function createSensor(config: SensorConfig, options: SensorOptions = {}): Promise<Sensor> {
   switch (config.type) {
     case 'system':
-      return new SystemSensor(config, options.thermalRoot);
+      return new (await import('./system.js')).SystemSensor(config, options.thermalRoot);
     case 'simulated':
-      return new SimulatedSensor(config);
+      return new (await import('./simulated.js')).SimulatedSensor(config);
     case 'serial':
-      return new SerialSensor(config);
+      return new (await import('./serial/serial-sensor.js')).SerialSensor(config);
     case 'gpio':
-      return new GpioSensor(config, options.gpio);
+      return new (await import('./gpio/gpio-sensor.js')).GpioSensor(config, options.gpio);
   }
 }
