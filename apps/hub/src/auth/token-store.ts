@@ -51,13 +51,17 @@ export class TokenStore {
 
   /** The token whose hash is `hash`, with its permissions; `undefined` when unknown. */
   async findByHash(hash: string): Promise<TokenRecord | undefined> {
-    const { db } = this.database;
-    const [row] = await db.select().from(tokens).where(eq(tokens.hash, hash)).limit(1);
+    // One round trip per handshake that misses the cache: the token and its grants together.
+    const rows = await this.database.db
+      .select({ token: tokens, filter: permissions.filter, access: permissions.access })
+      .from(tokens)
+      .leftJoin(permissions, eq(permissions.tokenId, tokens.id))
+      .where(eq(tokens.hash, hash));
+    const row = rows[0]?.token;
     if (!row) return undefined;
-    const grants = await db
-      .select({ filter: permissions.filter, access: permissions.access })
-      .from(permissions)
-      .where(eq(permissions.tokenId, row.id));
+    const grants: Permission[] = [];
+    for (const { filter, access } of rows)
+      if (filter !== null && access !== null) grants.push({ filter, access });
     return {
       id: row.id,
       hash: row.hash,
