@@ -4,7 +4,9 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
 import type { BrokerHubReady, BrokerHubUsage } from './broker-hub.js';
+import { RawSubscriber } from './raw-subscriber.js';
 
 export interface BrokerHub extends BrokerHubReady {
   /** CPU time and memory of the hub process; `gc` collects garbage first (it costs the hub CPU). */
@@ -106,3 +108,23 @@ export class LatencyHistogram {
 
 export const fmt = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+/** A subscriber of every device's telemetry, as the fan-out benchmarks use 100 of them. */
+export function subscribe(hub: BrokerHub): Promise<RawSubscriber> {
+  return RawSubscriber.open(`${hub.url}/ws`, {
+    Authorization: `Bearer ${hub.readerToken}`,
+    Topics: 'devices/+/telemetry/#',
+  });
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Opens a `ws` connection with a bearer token; resolves once the hub's `welcome` arrived. */
+export function openSocket(url: string, token: string): Promise<WebSocket> {
+  const socket = new WebSocket(url.replace(/^http/, 'ws'), { headers: { authorization: `Bearer ${token}` } });
+  return new Promise((resolve, reject) => {
+    socket.once('message', () => resolve(socket));
+    socket.once('unexpected-response', (_req, res) => reject(new Error(`refused with ${res.statusCode}`)));
+    socket.once('error', reject);
+  });
+}

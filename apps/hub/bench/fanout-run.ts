@@ -4,8 +4,8 @@
  * time (performance.now(), same process), so each delivery yields an end-to-end latency.
  */
 import type WebSocket from 'ws';
-import { type BrokerHub, LatencyHistogram } from './broker-support.js';
-import { sleep } from './ingest-support.js';
+import { type BrokerHub, LatencyHistogram, sleep } from './broker-support.js';
+import type { RawSubscriber } from './raw-subscriber.js';
 
 export interface FanoutResult {
   offeredPerSec: number;
@@ -38,7 +38,7 @@ function sentAt(data: Buffer): number {
 export async function runFanout(
   hub: BrokerHub,
   devices: readonly WebSocket[],
-  subscribers: readonly WebSocket[],
+  subscribers: readonly RawSubscriber[],
   options: { rate: number; seconds: number; seq: { next: number } },
 ): Promise<FanoutResult> {
   const histogram = new LatencyHistogram();
@@ -55,7 +55,7 @@ export async function runFanout(
       histogram.record(now - sent);
     }
   };
-  for (const s of subscribers) s.on('message', onMessage);
+  for (const s of subscribers) s.onMessage(onMessage);
 
   const measureMs = options.seconds * 1000;
   const start = performance.now();
@@ -98,7 +98,7 @@ export async function runFanout(
     last = received;
     await sleep(200);
   }
-  for (const s of subscribers) s.off('message', onMessage);
+  for (const s of subscribers) s.onMessage(() => {});
   const expected = sent * subscribers.length;
   return {
     offeredPerSec: options.rate,

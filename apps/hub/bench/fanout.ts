@@ -6,9 +6,8 @@
  *   node --conditions=source --import tsx bench/fanout.ts [--rates 1000,5000,20000] [--seconds 5]
  */
 import { parseArgs } from 'node:util';
-import { fmt, pinGenerator, spawnBrokerHub } from './broker-support.js';
+import { fmt, openSocket, pinGenerator, spawnBrokerHub, subscribe } from './broker-support.js';
 import { runFanout } from './fanout-run.js';
-import { openSocket } from './ingest-support.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -31,11 +30,7 @@ const hub = await spawnBrokerHub({ devices: Number(args.devices) });
 const devices = await Promise.all(
   hub.devices.map((d) => openSocket(`${hub.url}/ws/device/${d.id}`, d.token)),
 );
-const subscribers = await Promise.all(
-  Array.from({ length: Number(args.subscribers) }, () =>
-    openSocket(`${hub.url}/ws`, hub.readerToken, 'devices/+/telemetry/#'),
-  ),
-);
+const subscribers = await Promise.all(Array.from({ length: Number(args.subscribers) }, () => subscribe(hub)));
 const seq = { next: 1 };
 console.log(
   `fan-out: ${devices.length} devices -> ${subscribers.length} subscribers of devices/+/telemetry/#`,
@@ -59,5 +54,6 @@ for (const rate of args.rates.split(',').map(Number)) {
     ].join(' | '),
   );
 }
-for (const socket of [...devices, ...subscribers]) socket.terminate();
+for (const socket of devices) socket.terminate();
+for (const subscriber of subscribers) subscriber.close();
 await hub.close();

@@ -6,8 +6,7 @@
  *   node --conditions=source --import tsx bench/handshakes.ts [--seconds 5] [--concurrency 32]
  */
 import { parseArgs } from 'node:util';
-import { fmt, pinGenerator, spawnBrokerHub } from './broker-support.js';
-import { openSocket } from './ingest-support.js';
+import { fmt, openSocket, pinGenerator, spawnBrokerHub } from './broker-support.js';
 
 const { values: args } = parseArgs({
   options: {

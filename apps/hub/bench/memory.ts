@@ -6,8 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import type WebSocket from 'ws';
-import { fmt, pinGenerator, spawnBrokerHub } from './broker-support.js';
-import { openSocket, sleep } from './ingest-support.js';
+import { fmt, openSocket, pinGenerator, sleep, spawnBrokerHub } from './broker-support.js';
 
 const { values: args } = parseArgs({
   options: {

@@ -6,9 +6,8 @@
  *   node --conditions=source --import tsx bench/peak.ts [--rates 3000,5000,8000,12000,16000] [--seconds 4]
  */
 import { parseArgs } from 'node:util';
-import { fmt, pinGenerator, spawnBrokerHub } from './broker-support.js';
+import { fmt, openSocket, pinGenerator, spawnBrokerHub, subscribe } from './broker-support.js';
 import { runFanout } from './fanout-run.js';
-import { openSocket } from './ingest-support.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -27,9 +26,7 @@ const hub = await spawnBrokerHub({ devices: 10 });
 const devices = await Promise.all(
   hub.devices.map((d) => openSocket(`${hub.url}/ws/device/${d.id}`, d.token)),
 );
-const subscribers = await Promise.all(
-  Array.from({ length: 100 }, () => openSocket(`${hub.url}/ws`, hub.readerToken, 'devices/+/telemetry/#')),
-);
+const subscribers = await Promise.all(Array.from({ length: 100 }, () => subscribe(hub)));
 const seq = { next: 1 };
 console.log('peak deliveries: 10 devices -> 100 subscribers');
 console.log('offered readings/s | deliveries/s | loss % | p99 ms | hub CPU load | generator CPU load');
@@ -50,5 +47,6 @@ for (const rate of args.rates.split(',').map(Number)) {
   peak = Math.max(peak, r.deliveriesPerSec);
 }
 console.log(`peak deliveries/s without loss: ${fmt(peak)}`);
-for (const socket of [...devices, ...subscribers]) socket.terminate();
+for (const socket of devices) socket.terminate();
+for (const subscriber of subscribers) subscriber.close();
 await hub.close();

@@ -45,7 +45,7 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 256 * 1024,
     // Device ids may be 128 characters; the default (100) would answer 414 instead of checking them.
-    maxParamLength: 256,
+    routerOptions: { maxParamLength: 256 },
   });
 
   // Every TCP connection, upgraded or not: a socket left hanging mid-upgrade must not block shutdown.

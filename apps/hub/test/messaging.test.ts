@@ -191,6 +191,9 @@ describe('commands', () => {
     expect(await dev.client.nextOfType('error')).toMatchObject({ code: 'forbidden' });
     dev.client.send({ type: 'sub', id: 2, filters: [`devices/${other.id}/cmd/#`] });
     expect(await dev.client.nextOfType('error')).toMatchObject({ code: 'forbidden', ref: 2 });
+    // Its own commands it gets anyway; subscribing to them is accepted rather than refused.
+    dev.client.send({ type: 'sub', id: 3, filters: [`devices/${dev.id}/cmd/#`] });
+    expect(await dev.client.nextOfType('ack')).toEqual({ type: 'ack', ref: 3 });
   });
 });
 

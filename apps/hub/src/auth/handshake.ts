@@ -30,6 +30,8 @@ export interface HandshakeLimits {
 export interface AcceptedHandshake {
   readonly identity: ConnectionIdentity;
   readonly topics: readonly string[];
+  /** When the token was looked up (epoch ms): a revocation after this must still reach the connection. */
+  readonly checkedAt: number;
 }
 
 class Refusal {
@@ -102,6 +104,7 @@ export class Handshake {
     const bearer = BEARER.exec(request.headers.authorization ?? '');
     if (!bearer) throw new Refusal(401, 'missing credentials: send Authorization: Bearer <token>');
     const token = bearer[1]!;
+    const checkedAt = Date.now();
     const record = token.length <= MAX_TOKEN_LENGTH ? await this.tokens.lookup(token) : undefined;
     if (!record) throw new Refusal(401, 'unknown token');
     if (record.revokedAt !== null) throw new Refusal(403, 'token revoked');
@@ -132,7 +135,7 @@ export class Handshake {
     // The slot is the TCP connection's: it comes back when the socket closes, upgraded or not.
     request.raw.socket.once('close', release);
     this.tokens.noteUse(record.id, (error) => request.log.warn({ err: error }, 'recording token use failed'));
-    return { identity, topics };
+    return { identity, topics, checkedAt };
   }
 
   /** The `Topics` header's filters, each one checked against the token's grants. */

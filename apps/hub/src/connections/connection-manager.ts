@@ -31,8 +31,13 @@ export interface ConnectionManagerOptions {
   readonly heartbeatSec: number;
 }
 
+/** How long an invalidation is remembered for handshakes that were already past the token check. */
+const INVALIDATION_MEMORY_MS = 10_000;
+
 export class ConnectionManager {
   #shuttingDown = false;
+  /** Recently invalidated tokens and removed devices (key: `token:id` / `device:id`) and when. */
+  readonly #invalidated = new Map<string, number>();
 
   constructor(private readonly options: ConnectionManagerOptions) {}
 
@@ -67,6 +72,11 @@ export class ConnectionManager {
       }
     });
 
+    if (this.#invalidatedSince(identity.tokenId, identity.deviceId, handshake.checkedAt)) {
+      // Revoked while this handshake was between its token check and the upgrade.
+      connection.close(CloseCode.credentialsInvalidated, 'token revoked or changed');
+      return connection;
+    }
     connection.sendJson({
       type: 'welcome',
       conn: id,
@@ -83,6 +93,7 @@ export class ConnectionManager {
   /** Applies a control event from the bus to this instance's connections. */
   onControl(event: ControlEvent): void {
     const { registry } = this.options;
+    if (event.type !== 'device-connected') this.#remember(event);
     switch (event.type) {
       case 'token-invalidated':
         for (const connection of registry.ofToken(event.tokenId)) {
@@ -108,6 +119,20 @@ export class ConnectionManager {
     for (const connection of this.options.registry.all()) {
       connection.close(CloseCode.goingAway, 'hub shutting down');
     }
+  }
+
+  #remember(event: Exclude<ControlEvent, { type: 'device-connected' }>): void {
+    const now = Date.now();
+    for (const [key, at] of this.#invalidated)
+      if (at < now - INVALIDATION_MEMORY_MS) this.#invalidated.delete(key);
+    const key = event.type === 'token-invalidated' ? `token:${event.tokenId}` : `device:${event.deviceId}`;
+    this.#invalidated.set(key, now);
+  }
+
+  #invalidatedSince(tokenId: string, deviceId: string | undefined, since: number): boolean {
+    const token = this.#invalidated.get(`token:${tokenId}`);
+    const device = deviceId === undefined ? undefined : this.#invalidated.get(`device:${deviceId}`);
+    return (token !== undefined && token >= since) || (device !== undefined && device >= since);
   }
 
   #armExpiry(connection: Connection): { timer: NodeJS.Timeout | undefined } {

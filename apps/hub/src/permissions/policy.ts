@@ -3,7 +3,7 @@
  * with `contains` for subscriptions and `matches` for publications; a device additionally owns its
  * telemetry and command-result topics. Status topics are the hub's alone, so presence cannot be forged.
  */
-import { contains, matches, type Permission } from '@edgewire/protocol';
+import { contains, matches, type Permission, topics } from '@edgewire/protocol';
 
 export interface Principal {
   readonly tokenId: string;
@@ -27,6 +27,8 @@ function isOwnDeviceTopic(principal: Principal, topic: string): boolean {
 }
 
 export function maySubscribe(principal: Principal, filter: string): boolean {
+  // A device gets its commands unasked; subscribing to them anyway is allowed, not an error.
+  if (principal.deviceId !== undefined && contains(topics.commands(principal.deviceId), filter)) return true;
   return principal.permissions.some((grant) => contains(grant.filter, filter));
 }
 
