@@ -35,21 +35,45 @@ function toColumns(batches: readonly TelemetryBatch[]): Columns {
 
 const literal = (items: string[]): string => `{${items.join(',')}}`;
 
-/** Stores the readings of `batches`, skipping any already stored. Returns how many rows were new. */
+/** SQLSTATE of a failed statement; drivers and drizzle may wrap the server's error in `cause`. */
+function sqlState(error: unknown): string | undefined {
+  for (let e = error as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return e.code;
+  }
+  return undefined;
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+/**
+ * Stores the readings of `batches`, skipping any already stored. Returns how many rows were new.
+ *
+ * Almost every flush holds only new readings, so it is first tried as a plain insert: conflict
+ * checking (speculative insertion) costs about a third of the throughput. Only when a reading is
+ * already there (a device resending after a lost ack) does the same flush run again with
+ * `on conflict do nothing`.
+ */
 export async function insertReadings(
   database: Database,
   batches: readonly TelemetryBatch[],
 ): Promise<number> {
   const c = toColumns(batches);
-  const rows = await database.rows<{ inserted: number }>(sql`
+  const rows = sql`
+    select timestamptz 'epoch' + r.ms * interval '1 millisecond', r.device_id, r.metric, r.value, r.unit
+    from unnest(${literal(c.times)}::bigint[], ${literal(c.devices)}::text[], ${literal(c.metrics)}::text[],
+                ${literal(c.values)}::float8[], ${literal(c.units)}::text[]) as r(ms, device_id, metric, value, unit)`;
+  try {
+    await database.rows(sql`insert into readings (time, device_id, metric, value, unit) ${rows}`);
+    return c.times.length;
+  } catch (error) {
+    if (sqlState(error) !== UNIQUE_VIOLATION) throw error;
+  }
+  const inserted = await database.rows<{ inserted: number }>(sql`
     with inserted as (
-      insert into readings (time, device_id, metric, value, unit)
-      select timestamptz 'epoch' + r.ms * interval '1 millisecond', r.device_id, r.metric, r.value, r.unit
-      from unnest(${literal(c.times)}::bigint[], ${literal(c.devices)}::text[], ${literal(c.metrics)}::text[],
-                  ${literal(c.values)}::float8[], ${literal(c.units)}::text[]) as r(ms, device_id, metric, value, unit)
+      insert into readings (time, device_id, metric, value, unit) ${rows}
       on conflict do nothing
       returning 1
     )
     select count(*)::int as inserted from inserted`);
-  return rows[0]?.inserted ?? 0;
+  return inserted[0]?.inserted ?? 0;
 }

@@ -48,11 +48,13 @@ export function readingsStorageOptionsFromEnv(env: NodeJS.ProcessEnv = process.e
 /** Name of the 1-minute continuous aggregate; its presence is how the hub knows it runs on TimescaleDB. */
 export const READINGS_PER_MINUTE_VIEW = 'readings_1m';
 
+// Ids and metric names are ASCII identifiers: byte order ("C") keeps them sorted sensibly and spares every
+// index comparison the locale's collation rules, which costs insert throughput.
 const CREATE_TABLE = `
 create table if not exists readings (
   time timestamptz not null,
-  device_id text not null,
-  metric text not null,
+  device_id text collate "C" not null,
+  metric text collate "C" not null,
   value double precision not null,
   unit text,
   primary key (device_id, metric, time)

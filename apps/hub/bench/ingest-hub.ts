@@ -1,0 +1,59 @@
+/**
+ * The hub side of the ingest benchmarks, run as its own process (pinned to its own core by the
+ * benchmark): a hub on the PostgreSQL in `DATABASE_URL` with the storage writer as its sink. It
+ * registers `BENCH_DEVICES` devices and a client token that may read everything, reports them to
+ * the parent over IPC, and closes gracefully when the parent says so.
+ */
+import { startHub } from '../src/hub.js';
+import { TelemetryWriter } from '../src/telemetry/telemetry-writer.js';
+
+export interface BenchHubReady {
+  type: 'ready';
+  url: string;
+  devices: Array<{ id: string; token: string }>;
+  readerToken: string;
+}
+
+const devices = Number(process.env.BENCH_DEVICES ?? 100);
+let writer: TelemetryWriter | undefined;
+const hub = await startHub({
+  host: '127.0.0.1',
+  port: 0,
+  dataDir: undefined,
+  databaseUrl: process.env.DATABASE_URL,
+  logLevel: 'warn',
+  // The benchmark measures storage and fan-out, not the abuse limits.
+  publishRate: 1_000_000,
+  publishBurst: 1_000_000,
+  handshakeRatePerAddress: 1_000_000,
+  deviceConnectsPerMinute: 1_000_000,
+  maxQueuedBytes: 64 * 1024 * 1024,
+  telemetrySink: ({ database, logger }) => {
+    writer = new TelemetryWriter({ database, logger });
+    return writer;
+  },
+});
+const registered = [];
+for (let i = 0; i < devices; i++) registered.push(await hub.admin.addDevice(`bench-${i}`));
+const reader = await hub.admin.addToken({ permissions: [{ filter: '#', access: 'read' }] });
+const ready: BenchHubReady = { type: 'ready', url: hub.url, devices: registered, readerToken: reader.token };
+process.send!(ready);
+process.on('message', async (message: { type: string }) => {
+  if (message.type === 'stats') {
+    const failures = (await writer!.metrics.writeFailures.get()).values[0]?.value ?? 0;
+    const refused = (await writer!.metrics.offersRefused.get()).values[0]?.value ?? 0;
+    const cpu = process.cpuUsage();
+    process.send!({
+      type: 'stats',
+      queued: writer!.queuedReadings,
+      healthy: writer!.healthy,
+      failures,
+      refused,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    });
+  }
+  if (message.type === 'close') {
+    await hub.close();
+    process.exit(0);
+  }
+});
