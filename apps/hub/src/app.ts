@@ -4,7 +4,12 @@
  */
 import type { Socket } from 'node:net';
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { adminRoutes } from './admin/admin-routes.js';
@@ -19,6 +24,7 @@ import { metricsRoutes } from './http/metrics-routes.js';
 import type { TelemetrySink } from './ingest/telemetry-sink.js';
 import { HubStats } from './stats.js';
 import type { Database } from './storage/database.js';
+import { historyRoutes } from './telemetry/history-routes.js';
 
 export interface AppParts {
   config: HubConfig;
@@ -32,6 +38,7 @@ export interface AppParts {
   metrics: Registry;
   admin: AdminApi;
   adminSecret: string;
+  authorizeRead(request: FastifyRequest, filter: string): Promise<void>;
 }
 
 /** How long shutdown waits for clients to answer the 1001 close before cutting them. */
@@ -73,6 +80,7 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
   await app.register(healthRoutes, { database: parts.database, sink: parts.sink });
   await app.register(metricsRoutes, { registry: parts.metrics });
   await app.register(adminRoutes, { prefix: '/admin', admin: parts.admin, secret: parts.adminSecret });
+  await app.register(historyRoutes, { database: parts.database, authorizeRead: parts.authorizeRead });
   await app.register(websocketRoutes, { handshake: parts.handshake, connections });
   return app;
 }

@@ -9,6 +9,7 @@ import { AdminService } from './admin/admin-service.js';
 import { removeLocalAdmin, writeLocalAdmin } from './admin/local-admin.js';
 import { buildApp } from './app.js';
 import { Handshake } from './auth/handshake.js';
+import { createReadAuthorizer } from './auth/read-authorizer.js';
 import { TokenCache } from './auth/token-cache.js';
 import { TokenStore } from './auth/token-store.js';
 import { Broker } from './broker.js';
@@ -126,6 +127,7 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
       metrics: createMetrics(stats, registry),
       admin,
       adminSecret,
+      authorizeRead: createReadAuthorizer(tokenCache),
     });
     cleanups.unshift(() => app.close());
     await app.listen({ host: config.host, port: config.port });

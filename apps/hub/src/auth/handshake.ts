@@ -11,13 +11,11 @@ import { KeyedBuckets, SlidingWindowCounter } from '../connections/rate-limit.js
 import type { ConnectionRegistry } from '../connections/registry.js';
 import { maySubscribe } from '../permissions/policy.js';
 import { HubStats } from '../stats.js';
+import { authenticate, CredentialError } from './credentials.js';
 import type { TokenCache } from './token-cache.js';
 
 /** A query parameter with such a name is a credential in the URL, where proxies and logs would keep it. */
 const CREDENTIAL_PARAM = /token|auth|key|secret|pass|bearer|credential|session|jwt|sig/i;
-const BEARER = /^Bearer +(\S+)$/i;
-/** Longer "tokens" are not ours; refusing them early spares hashing megabytes of header. */
-const MAX_TOKEN_LENGTH = 512;
 /** What a client over its token's `maxConnections` is told to wait. */
 const SLOTS_RETRY_AFTER_SEC = 5;
 
@@ -32,14 +30,6 @@ export interface AcceptedHandshake {
   readonly topics: readonly string[];
   /** When the token was looked up (epoch ms): a revocation after this must still reach the connection. */
   readonly checkedAt: number;
-}
-
-class Refusal {
-  constructor(
-    readonly status: 400 | 401 | 403 | 429,
-    readonly message: string,
-    readonly retryAfterSec?: number,
-  ) {}
 }
 
 export class Handshake {
@@ -71,15 +61,15 @@ export class Handshake {
       const accepted = await this.#check(request, deviceId);
       this.#accepted.set(request.raw, accepted);
     } catch (error) {
-      if (!(error instanceof Refusal)) throw error;
-      HubStats.bump(this.stats.handshakeRefusals, String(error.status));
+      if (!(error instanceof CredentialError)) throw error;
+      HubStats.bump(this.stats.handshakeRefusals, String(error.statusCode));
       request.log.info(
-        { status: error.status, reason: error.message, device: deviceId, address: request.ip },
+        { status: error.statusCode, reason: error.message, device: deviceId, address: request.ip },
         'handshake refused',
       );
-      if (error.status === 401) reply.header('www-authenticate', 'Bearer');
+      if (error.statusCode === 401) reply.header('www-authenticate', 'Bearer');
       if (error.retryAfterSec !== undefined) reply.header('retry-after', String(error.retryAfterSec));
-      await reply.code(error.status).send({ error: error.status, message: error.message });
+      await reply.code(error.statusCode).send({ error: error.statusCode, message: error.message });
     }
   };
 
@@ -93,28 +83,21 @@ export class Handshake {
   async #check(request: FastifyRequest, deviceId: string | undefined): Promise<AcceptedHandshake> {
     const query = request.query as Record<string, unknown>;
     if (Object.keys(query).some((name) => CREDENTIAL_PARAM.test(name))) {
-      throw new Refusal(400, 'credentials belong in the Authorization header, never in the URL');
+      throw new CredentialError(400, 'credentials belong in the Authorization header, never in the URL');
     }
     if (deviceId !== undefined && !DEVICE_ID_PATTERN.test(deviceId)) {
-      throw new Refusal(400, 'malformed device id');
+      throw new CredentialError(400, 'malformed device id');
     }
     const wait = this.#addresses.take(request.ip);
-    if (wait > 0) throw new Refusal(429, 'too many handshakes from this address', wait);
+    if (wait > 0) throw new CredentialError(429, 'too many handshakes from this address', wait);
 
-    const bearer = BEARER.exec(request.headers.authorization ?? '');
-    if (!bearer) throw new Refusal(401, 'missing credentials: send Authorization: Bearer <token>');
-    const token = bearer[1]!;
     const checkedAt = Date.now();
-    const record = token.length <= MAX_TOKEN_LENGTH ? await this.tokens.lookup(token) : undefined;
-    if (!record) throw new Refusal(401, 'unknown token');
-    if (record.revokedAt !== null) throw new Refusal(403, 'token revoked');
-    if (record.expiresAt !== null && record.expiresAt.getTime() <= Date.now()) {
-      throw new Refusal(403, 'token expired');
-    }
+    const record = await authenticate(this.tokens, request.headers.authorization);
     if (deviceId === undefined) {
-      if (record.kind !== 'client') throw new Refusal(403, 'device tokens connect at /ws/device/{deviceId}');
+      if (record.kind !== 'client')
+        throw new CredentialError(403, 'device tokens connect at /ws/device/{deviceId}');
     } else if (record.kind !== 'device' || record.deviceId !== deviceId) {
-      throw new Refusal(403, `token does not belong to device ${deviceId}`);
+      throw new CredentialError(403, `token does not belong to device ${deviceId}`);
     }
 
     const identity: ConnectionIdentity = {
@@ -128,10 +111,11 @@ export class Handshake {
 
     if (deviceId !== undefined) {
       const backOff = this.#deviceConnects.hit(deviceId);
-      if (backOff > 0) throw new Refusal(429, 'device is reconnecting too often', backOff);
+      if (backOff > 0) throw new CredentialError(429, 'device is reconnecting too often', backOff);
     }
     const release = this.registry.reserveSlot(record.id, record.maxConnections);
-    if (!release) throw new Refusal(429, 'maxConnections reached for this token', SLOTS_RETRY_AFTER_SEC);
+    if (!release)
+      throw new CredentialError(429, 'maxConnections reached for this token', SLOTS_RETRY_AFTER_SEC);
     // The slot is the TCP connection's: it comes back when the socket closes, upgraded or not.
     request.raw.socket.once('close', release);
     this.tokens.noteUse(record.id, (error) => request.log.warn({ err: error }, 'recording token use failed'));
@@ -148,9 +132,9 @@ export class Handshake {
       .filter((f) => f.length > 0);
     for (const filter of filters) {
       const problem = filterError(filter);
-      if (problem) throw new Refusal(400, `Topics: ${problem}`);
+      if (problem) throw new CredentialError(400, `Topics: ${problem}`);
       if (!maySubscribe(identity, filter))
-        throw new Refusal(403, `Topics: not allowed to subscribe to ${filter}`);
+        throw new CredentialError(403, `Topics: not allowed to subscribe to ${filter}`);
     }
     return filters;
   }
