@@ -20,7 +20,7 @@ it('answers 401 without a token and 403 without a grant covering the device', as
   const other = await hub.admin.addToken({ permissions: [{ filter: 'devices/pi-2/#', access: 'read' }] });
   const refused = await latest(other.token);
   expect(refused.status).toBe(403);
-  expect((await refused.json()).message).toContain('devices/pi-1/#');
+  expect(((await refused.json()) as { message: string }).message).toContain('devices/pi-1/#');
 });
 
 it('serves a token that may read the device, until it is revoked', async () => {
