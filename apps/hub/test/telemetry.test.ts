@@ -116,3 +116,22 @@ it('acks on validation with the default sink, and refuses telemetry from clients
   client.send({ type: 'telemetry', id: 'x', seq: 1, readings: [reading('t', 1)] });
   expect(await client.nextOfType('error')).toMatchObject({ code: 'forbidden', ref: 'x' });
 });
+
+it('answers a failure inside the hub with an internal error and keeps serving', async () => {
+  const failing: TelemetrySink = {
+    healthy: true,
+    offer: () => {
+      throw new Error('writer bug');
+    },
+    onCommitted: () => {},
+    close: async () => {},
+  };
+  hub = await startTestHub({ telemetrySink: () => failing });
+  const issued = await hub.admin.addDevice('pi-1');
+  const device = (await connect(hub, '/ws/device/pi-1', { token: issued.token })).client;
+  device.send({ type: 'telemetry', seq: 1, readings: [reading('t', 1)] });
+  expect(await device.nextOfType('error')).toMatchObject({ code: 'internal' });
+  device.send({ type: 'pub', id: 'p', topic: 'devices/pi-1/telemetry/t', payload: 1 });
+  expect(await device.nextOfType('ack')).toEqual({ type: 'ack', ref: 'p' });
+  expect(hub.logText()).toContain('frame handling failed');
+});

@@ -58,7 +58,15 @@ export class ConnectionManager {
     }
     log.info({ kind: identity.kind, tokenId: identity.tokenId }, 'connected');
 
-    socket.on('message', (data, isBinary) => frames.handle(connection, data, isBinary));
+    socket.on('message', (data, isBinary) => {
+      try {
+        frames.handle(connection, data, isBinary);
+      } catch (error) {
+        // A bug must cost one frame an `internal` error, not the whole hub its process.
+        log.error({ err: error }, 'frame handling failed');
+        connection.sendError('internal', 'the hub failed to handle this frame');
+      }
+    });
     socket.on('pong', () => {
       connection.missedPongs = 0;
     });
