@@ -12,6 +12,9 @@ import type { Logger } from './logger.js';
 import { createSensor, type SensorOptions } from './sensors/create-sensor.js';
 import type { Sensor } from './sensors/sensor.js';
 
+/** The hub closes with 1009 when a frame is over its size limit (SPEC "Close codes"). */
+const CLOSE_TOO_LARGE = 1009;
+
 export interface StartAgentOptions extends SensorOptions {
   token: string;
   logger: Logger;
@@ -38,13 +41,28 @@ export interface RunningAgent {
 
 export async function startAgent(config: AgentConfig, options: StartAgentOptions): Promise<RunningAgent> {
   const logger = options.logger.child({ device: config.deviceId });
+  let commitFailing = false;
   const buffer = new ReadingBuffer({
     ...config.buffer,
+    onCommitFailed: (error) => {
+      if (!commitFailing) {
+        logger.error(
+          { problem: error.message, path: config.buffer.path },
+          'cannot write the buffer: readings wait in memory and are written when the disk works again',
+        );
+      }
+      commitFailing = true;
+    },
     onEvicted: (count, total) =>
       logger.warn(
         { evicted: count, evictedTotal: total, maxBytes: config.buffer.maxBytes },
         'buffer full: dropped the oldest readings',
       ),
+  });
+  buffer.onFlushed(() => {
+    if (!commitFailing) return;
+    commitFailing = false;
+    logger.info({ path: config.buffer.path }, 'the buffer is written again');
   });
   const start = buffer.stats();
   logger.info({ buffered: start.readings, lastSeq: start.lastSeq, path: config.buffer.path }, 'buffer open');
@@ -78,6 +96,9 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     logger,
     ...config.connection,
     onFrame,
+    onClosed: (code) => {
+      if (code === CLOSE_TOO_LARGE) sender.frameTooLarge();
+    },
     onStateChange: (state) => {
       if (state === 'CONNECTED') sender.connected();
       else sender.disconnected();

@@ -46,12 +46,19 @@ program
     }
     const logger = createLogger(process.env.EDGEWIRE_LOG_LEVEL ?? config.logLevel);
     const systemd = systemdNotifier(logger);
-    const agent = await startAgent(config, {
-      token,
-      logger,
-      onStateChange: (state) => systemd.status(`hub ${state}`),
-    });
-    systemd.ready('hub RETRYING');
+    let agent: Awaited<ReturnType<typeof startAgent>>;
+    try {
+      agent = await startAgent(config, {
+        token,
+        logger,
+        onStateChange: (state) => systemd.status(`hub ${state}`),
+      });
+    } catch (error) {
+      // E.g. the buffer directory is not writable; systemd restarts the agent, and the journal says why.
+      logger.fatal({ problem: (error as Error).message }, 'the agent cannot start');
+      process.exit(1);
+    }
+    systemd.ready(`hub ${agent.state}`);
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;

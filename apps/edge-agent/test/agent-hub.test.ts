@@ -20,7 +20,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function hub(): Promise<RunningHub> {
+async function hub(overrides: { maxFrameBytes?: number } = {}): Promise<RunningHub> {
   const running = await startHub({
     host: '127.0.0.1',
     port: 0,
@@ -28,6 +28,7 @@ async function hub(): Promise<RunningHub> {
     logLevel: 'warn',
     logDestination: { write: () => undefined },
     env: {},
+    ...overrides,
   });
   cleanups.push(() => running.close());
   return running;
@@ -160,5 +161,28 @@ describe('agent with a real hub', () => {
     expect(String(line.reason)).toContain(
       'REPLACED (4009): another agent is connected with device id pi-twin',
     );
+  });
+
+  it("sends smaller frames when the hub's frame limit is lower than the agent's", async () => {
+    const h = await hub({ maxFrameBytes: 4096 });
+    const { token } = await h.admin.addDevice('pi-small');
+    const dashboard = await operator(
+      h,
+      [{ filter: 'devices/+/telemetry/#', access: 'read' }],
+      ['devices/pi-small/telemetry/#'],
+    );
+    // 2000 readings/s and a commit every 50 ms: about 100 readings (6 KB) per frame at first.
+    const { agent: a, logs } = await agent(h, 'pi-small', token, {
+      sensors: [{ type: 'simulated', rateHz: 2000, signals: [{ metric: 'vibration' }] }],
+    });
+    await waitFor(
+      'the agent to shrink its frames',
+      () => logs.lines.some((l) => String(l.msg).includes('sending smaller frames')),
+      10_000,
+    );
+    await waitFor('readings to flow under the limit', () => a.stats().ackedSeq > 2000, 15_000);
+    expect(
+      dashboard.messages.filter((m) => m.topic === 'devices/pi-small/telemetry/vibration').length,
+    ).toBeGreaterThan(1000);
   });
 });

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { BYTES_PER_READING, ReadingBuffer } from '../src/buffer/reading-buffer.js';
 import { waitFor } from './support/wait.js';
@@ -113,5 +114,31 @@ describe('durable reading buffer', () => {
     expect(values.length).toBeGreaterThan(committed);
     // 0, 1, 2 … in order: nothing lost before the last commit, nothing duplicated, no torn rows.
     expect(values.every((v, i) => v === i)).toBe(true);
+  });
+
+  it('keeps readings in memory when a commit fails, and writes them once it can again', async () => {
+    const path = tempPath();
+    const failures: string[] = [];
+    const buffer = new ReadingBuffer({
+      path,
+      maxBytes: 1e9,
+      flushIntervalMs: 50,
+      onCommitFailed: (error) => failures.push(error.message),
+    });
+    buffer.append(readings(0, 10));
+    buffer.flush();
+    // Another process holds the write lock (as a stuck backup would).
+    const other = new BetterSqlite3(path);
+    other.exec('begin exclusive');
+    buffer.append(readings(10, 5));
+    await waitFor('a failed commit', () => failures.length > 0, 5000);
+    expect(failures[0]).toMatch(/locked|busy/i);
+    expect(buffer.stats()).toMatchObject({ readings: 10, pending: 5 });
+    expect(buffer.readAfter(0, 100)).toHaveLength(10);
+    other.exec('commit');
+    other.close();
+    await waitFor('the waiting readings committed', () => buffer.readAfter(0, 100).length === 15, 5000);
+    expect(buffer.readAfter(0, 100).map((r) => r.value)).toEqual(Array.from({ length: 15 }, (_, i) => i));
+    buffer.close();
   });
 });

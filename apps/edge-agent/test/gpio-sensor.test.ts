@@ -1,3 +1,5 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Reading } from '@edgewire/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CommandRouter } from '../src/commands.js';
@@ -168,5 +170,32 @@ describe('gpio sensor (fake chip behind the onoff interface)', () => {
     await running!.stop();
     running = undefined;
     expect([...chip.lines.values()].every((line) => !line.exported)).toBe(true);
+  });
+
+  it('check reads each input once, and leaves a line the running agent exported alone', async () => {
+    const config = parseConfig({
+      deviceId: 'pi-1',
+      hub: { url: 'ws://h' },
+      sensors: [
+        {
+          type: 'gpio',
+          inputs: [
+            { pin: 17, metric: 'door' },
+            { pin: 22, metric: 'float' },
+          ],
+          outputs: [{ pin: 27, command: 'relay' }],
+        },
+      ],
+    }).sensors[0] as GpioSensorConfig;
+    const sysfsRoot = fakeSysfsGpio(PI4_KERNEL_6_6);
+    mkdirSync(join(sysfsRoot, 'gpio529'));
+    writeFileSync(join(sysfsRoot, 'gpio529', 'value'), '1\n');
+    const chip = new FakeGpioChip();
+    const report = await new GpioSensor(config, { factory: chip.factory, sysfsRoot }).check();
+    expect(report).toBe(
+      'BCM 17 (sysfs 529, in use) reads 1; BCM 22 (sysfs 534) reads 0; BCM 27 (sysfs 539) output',
+    );
+    expect([...chip.lines.keys()]).toEqual([534]);
+    expect(chip.line(534).exported).toBe(false);
   });
 });

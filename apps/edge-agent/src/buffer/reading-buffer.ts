@@ -20,6 +20,9 @@ import BetterSqlite3 from 'better-sqlite3';
 /** Bytes a buffered reading takes on disk: 26 measured by bench/run.ts (append), plus slack for free pages. */
 export const BYTES_PER_READING = 32;
 
+/** Readings kept in RAM while commits fail (about 10 MB); beyond it the oldest are dropped and counted. */
+const MAX_WAITING_IN_MEMORY = 100_000;
+
 export interface StoredReading extends Reading {
   seq: number;
 }
@@ -43,6 +46,8 @@ export interface ReadingBufferOptions {
   flushIntervalMs: number;
   /** Called after a commit evicted readings (count this time, total ever). */
   onEvicted?: (count: number, total: number) => void;
+  /** Called when a timed group commit failed (disk full, failing SD card); the readings wait in memory. */
+  onCommitFailed?: (error: Error) => void;
 }
 
 interface Series {
@@ -68,7 +73,9 @@ export class ReadingBuffer {
 
   constructor(private readonly options: ReadingBufferOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
-    this.db = new BetterSqlite3(options.path);
+    // A lock held by another process (a backup, `edgewire-agent check`) makes a commit wait at most 1 s
+    // on the event loop before it fails and is retried at the next interval.
+    this.db = new BetterSqlite3(options.path, { timeout: 1000 });
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     // Keeps the WAL file from growing without bound between checkpoints on a busy buffer.
@@ -109,6 +116,25 @@ export class ReadingBuffer {
         'insert into meta (key, value) values (?, ?) on conflict (key) do update set value = excluded.value',
       ),
     };
+    this.count = 0;
+    this.lastSeq = 0;
+    this.evictedTotal = 0;
+    this.loadState();
+    this.maxReadings = Math.max(1, Math.floor(options.maxBytes / BYTES_PER_READING));
+    this.timer = setInterval(() => {
+      try {
+        this.flush();
+      } catch (error) {
+        options.onCommitFailed?.(error as Error);
+      }
+    }, options.flushIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Reads what the file holds; also after a failed commit, whose changes were rolled back. */
+  private loadState(): void {
+    this.seriesById.clear();
+    this.seriesIds.clear();
     for (const row of this.db.prepare('select id, metric, unit from series').all() as Array<{
       id: number;
       metric: string;
@@ -119,9 +145,6 @@ export class ReadingBuffer {
     this.count = (this.statements.count.get() as { n: number }).n;
     this.lastSeq = (this.statements.lastSeq.get() as { s: number }).s;
     this.evictedTotal = (this.statements.getMeta.get('evicted') as { value: number } | undefined)?.value ?? 0;
-    this.maxReadings = Math.max(1, Math.floor(options.maxBytes / BYTES_PER_READING));
-    this.timer = setInterval(() => this.flush(), options.flushIntervalMs);
-    this.timer.unref();
   }
 
   private remember(id: number, metric: string, unit: string | undefined): void {
@@ -174,8 +197,29 @@ export class ReadingBuffer {
     const deleteThrough = this.deleteThrough;
     if (batch.length === 0 && deleteThrough === this.deletedThrough) return;
     this.pending = [];
-    let evicted = 0;
-    this.db.transaction(() => {
+    let evicted: number;
+    try {
+      evicted = this.commit(batch, deleteThrough);
+    } catch (error) {
+      // Nothing was written. The readings wait in memory for the next commit, as many as RAM allows.
+      const waiting = batch.concat(this.pending);
+      const dropped = Math.max(0, waiting.length - Math.min(this.maxReadings, MAX_WAITING_IN_MEMORY));
+      this.loadState();
+      this.pending = waiting.slice(dropped);
+      if (dropped > 0) {
+        this.evictedTotal += dropped;
+        this.options.onEvicted?.(dropped, this.evictedTotal);
+      }
+      throw error;
+    }
+    this.deletedThrough = deleteThrough;
+    if (evicted > 0) this.options.onEvicted?.(evicted, this.evictedTotal);
+    if (batch.length > 0) for (const listener of this.flushedListeners) listener();
+  }
+
+  /** One transaction; returns how many old readings were evicted to stay within the bound. */
+  private commit(batch: readonly Reading[], deleteThrough: number): number {
+    return this.db.transaction(() => {
       for (const r of batch) {
         const info = this.statements.insertReading.run(this.seriesId(r.metric, r.unit), r.value, r.ts);
         this.lastSeq = Number(info.lastInsertRowid);
@@ -188,15 +232,14 @@ export class ReadingBuffer {
         // The newest readings are the ones an operator wants most; the oldest make room for them.
         const excess = this.count - this.maxReadings;
         const cut = (this.statements.nthSeq.get(excess - 1) as { seq: number }).seq;
-        evicted = this.statements.deleteUpTo.run(cut).changes;
+        const evicted = this.statements.deleteUpTo.run(cut).changes;
         this.count -= evicted;
         this.evictedTotal += evicted;
         this.statements.setMeta.run('evicted', this.evictedTotal);
+        return evicted;
       }
+      return 0;
     })();
-    this.deletedThrough = deleteThrough;
-    if (evicted > 0) this.options.onEvicted?.(evicted, this.evictedTotal);
-    if (batch.length > 0) for (const listener of this.flushedListeners) listener();
   }
 
   stats(): BufferStats {

@@ -27,6 +27,8 @@ export interface HubConnectionOptions {
   onFrame(frame: ServerFrame): void;
   /** The state changed; `send` works while CONNECTED. */
   onStateChange?(state: ConnectionState): void;
+  /** An open connection closed with this code (before the state turns RETRYING). */
+  onClosed?(code: number): void;
   random?: () => number;
 }
 
@@ -158,6 +160,7 @@ export class HubConnection {
       if (this.socket === socket) this.socket = undefined;
       clearTimeout(this.stableTimer);
       clearInterval(this.silenceTimer);
+      if (!failure) this.options.onClosed?.(code);
       failure ??= this.closeOutcome(code, reasonBuffer.toString());
       this.scheduleRetry(failure);
     });

@@ -30,6 +30,8 @@ export interface TelemetrySenderOptions {
 
 /** Room left in a frame for `{"type":"telemetry","id":…,"seq":…,"readings":[]}`. */
 const FRAME_ENVELOPE_BYTES = 96;
+/** Frames never shrink below this; one reading always fits. */
+const MIN_FRAME_BYTES = 1024;
 
 export class TelemetrySender {
   private live = false;
@@ -47,8 +49,10 @@ export class TelemetrySender {
   private readonly pauses: Backoff;
   private sentFrames = 0;
   private sentReadings = 0;
+  private maxFrameBytes: number;
 
   constructor(private readonly options: TelemetrySenderOptions) {
+    this.maxFrameBytes = options.maxFrameBytes;
     this.limiter = new RateLimiter(options.maxReadingsPerSec);
     this.pauses = new Backoff({
       initialMs: options.pauseInitialMs ?? 1000,
@@ -87,17 +91,15 @@ export class TelemetrySender {
     const ref = typeof frame.ref === 'number' ? frame.ref : Number(frame.ref);
     // Errors for frames sent before the last rewind are already handled by that rewind.
     if (!this.inFlight.includes(ref)) return;
-    if (frame.code !== 'rate_limited') {
+    const pauseMs = this.pauses.next();
+    if (frame.code === 'rate_limited') {
+      this.options.logger.warn({ seq: ref, pauseMs }, 'hub storage is behind: pausing, then resending');
+    } else {
       this.options.logger.error(
-        { seq: ref, code: frame.code, problem: frame.message },
-        'the hub refused a telemetry frame; the readings stay buffered and will be sent again',
+        { seq: ref, pauseMs, code: frame.code, problem: frame.message },
+        'the hub refused a telemetry frame; the readings stay buffered and are sent again after a pause',
       );
     }
-    const pauseMs = this.pauses.next();
-    this.options.logger.warn(
-      { seq: ref, pauseMs, code: frame.code },
-      'hub storage is behind: pausing, then resending',
-    );
     this.paused = true;
     this.resendThrough = ref;
     this.inFlight = [];
@@ -108,6 +110,19 @@ export class TelemetrySender {
       this.rewind();
       this.pump();
     }, pauseMs);
+  }
+
+  /**
+   * The hub closed the connection because a frame was over its size limit (1009): its limit is lower
+   * than ours. Halving until frames fit beats sending the same frame into the same refusal forever.
+   */
+  frameTooLarge(): void {
+    const smaller = Math.max(MIN_FRAME_BYTES, Math.floor(this.maxFrameBytes / 2));
+    this.options.logger.warn(
+      { maxFrameBytes: smaller },
+      "the hub refused a frame as too large: sending smaller frames; set delivery.maxFrameBytes to the hub's limit",
+    );
+    this.maxFrameBytes = smaller;
   }
 
   private rewind(): void {
@@ -131,10 +146,7 @@ export class TelemetrySender {
         }, wait);
         return;
       }
-      const { body, last, count } = encodeReadings(
-        limited,
-        this.options.maxFrameBytes - FRAME_ENVELOPE_BYTES,
-      );
+      const { body, last, count } = encodeReadings(limited, this.maxFrameBytes - FRAME_ENVELOPE_BYTES);
       const frame = `{"type":"telemetry","id":${last},"seq":${last},"readings":[${body}]}`;
       if (!this.options.send(frame)) return;
       this.limiter.take(count);

@@ -6,6 +6,9 @@
  * the real line and in tests: after a raw edge the line must stay quiet for `debounceMs`, then its
  * settled level is read, and only a change of the settled level counts.
  */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Reading } from '@edgewire/protocol';
 import type { GpioInputConfig, GpioOutputConfig, GpioSensorConfig } from '../../config.js';
 import type { Sensor, SensorContext } from '../sensor.js';
@@ -144,8 +147,17 @@ export class GpioSensor implements Sensor {
     const pins = [...this.config.inputs.map((i) => i.pin), ...this.config.outputs.map((o) => o.pin)];
     const found: string[] = [];
     for (const input of this.config.inputs) {
-      const line = await this.factory(toSysfs(input.pin), 'in', 'none', { activeLow: input.activeLow });
-      found.push(`BCM ${input.pin} (sysfs ${toSysfs(input.pin)}) reads ${await line.read()}`);
+      const sysfs = toSysfs(input.pin);
+      const exported = join(this.sysfsRoot, `gpio${sysfs}`, 'value');
+      if (existsSync(exported)) {
+        // Exported already, most likely by the running agent: read it without unexporting it under its feet.
+        found.push(
+          `BCM ${input.pin} (sysfs ${sysfs}, in use) reads ${(await readFile(exported, 'utf8')).trim()}`,
+        );
+        continue;
+      }
+      const line = await this.factory(sysfs, 'in', 'none', { activeLow: input.activeLow });
+      found.push(`BCM ${input.pin} (sysfs ${sysfs}) reads ${await line.read()}`);
       line.unexport();
     }
     // Outputs are not opened: opening one drives it, and a check must not switch a relay.
