@@ -138,6 +138,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
         logger: logger.child({ sensor: sensor.name }),
         emit: emit(sensor.name),
         registerCommand: (name, handler) => commands.register(name, handler),
+        counters: buffer.counters,
       });
       started.push(sensor);
       logger.info({ sensor: sensor.name }, 'sensor started');

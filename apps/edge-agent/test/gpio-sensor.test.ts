@@ -1,13 +1,16 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Reading } from '@edgewire/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ReadingBuffer } from '../src/buffer/reading-buffer.js';
 import { CommandRouter } from '../src/commands.js';
 import { type GpioSensorConfig, parseConfig } from '../src/config.js';
 import { GpioSensor } from '../src/sensors/gpio/gpio-sensor.js';
 import { FakeGpioChip } from './support/fake-gpio.js';
 import { fakeSysfsGpio, PI4_KERNEL_6_6 } from './support/fake-sysfs.js';
 import { captureLogs } from './support/log-capture.js';
+import { sensorContext } from './support/sensor-context.js';
 import { sleep, waitFor } from './support/wait.js';
 
 /** BCM 17 on a Pi 4 with kernel 6.6+. */
@@ -20,24 +23,26 @@ afterEach(async () => {
   running = undefined;
 });
 
-async function startGpio(sensor: Record<string, unknown>) {
+async function startGpio(sensor: Record<string, unknown>, buffer?: ReadingBuffer) {
   const config = parseConfig({
     deviceId: 'pi-1',
     hub: { url: 'ws://h' },
     sensors: [{ type: 'gpio', ...sensor }],
   }).sensors[0] as GpioSensorConfig;
   const chip = new FakeGpioChip();
-  const readings: Reading[] = [];
   const published: unknown[] = [];
-  const { logger } = captureLogs();
-  const commands = new CommandRouter('pi-1', logger, (text) => published.push(JSON.parse(text)) > 0);
-  const gpio = new GpioSensor(config, { factory: chip.factory, sysfsRoot: fakeSysfsGpio(PI4_KERNEL_6_6) });
-  running = gpio;
-  await gpio.start({
-    logger,
-    emit: (r) => readings.push(...r),
+  const commands = new CommandRouter(
+    'pi-1',
+    captureLogs().logger,
+    (text) => published.push(JSON.parse(text)) > 0,
+  );
+  const { context, readings } = sensorContext({
+    ...(buffer ? { buffer } : {}),
     registerCommand: (n, h) => commands.register(n, h),
   });
+  const gpio = new GpioSensor(config, { factory: chip.factory, sysfsRoot: fakeSysfsGpio(PI4_KERNEL_6_6) });
+  running = gpio;
+  await gpio.start(context);
   return { chip, readings, commands, published };
 }
 
@@ -197,5 +202,39 @@ describe('gpio sensor (fake chip behind the onoff interface)', () => {
     );
     expect([...chip.lines.keys()]).toEqual([534]);
     expect(chip.line(534).exported).toBe(false);
+  });
+
+  it('pulse mode: the total carries on across an agent restart, as the meter register does', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'gpio-counter-')), 'buffer.db');
+    const input = {
+      pin: 17,
+      metric: 'energy',
+      mode: 'pulse',
+      edge: 'rising',
+      debounceMs: 0,
+      intervalMs: 100,
+      unit: 'Wh',
+    };
+    const pulse = async (line: { drive(v: 0 | 1): void }, n: number) => {
+      for (let i = 0; i < n; i++) {
+        line.drive(1);
+        line.drive(0);
+      }
+    };
+    let buffer = new ReadingBuffer({ path, maxBytes: 1e9, flushIntervalMs: 60_000 });
+    const first = await startGpio({ inputs: [input] }, buffer);
+    await pulse(first.chip.line(BCM17), 5);
+    await waitFor('total 5', () => values(first.readings, 'energy_total').at(-1) === 5);
+    await running!.stop();
+    running = undefined;
+    buffer.close();
+
+    buffer = new ReadingBuffer({ path, maxBytes: 1e9, flushIntervalMs: 60_000 });
+    const second = await startGpio({ inputs: [input] }, buffer);
+    await pulse(second.chip.line(BCM17), 2);
+    await waitFor('total 7', () => values(second.readings, 'energy_total').at(-1) === 7);
+    // The restart itself is no burst of energy: the first rate counts only the new pulses.
+    expect(second.readings.find((r) => r.metric === 'energy_rate')!.value).toBeLessThan(2 * 36_000 * 1.5);
+    buffer.close();
   });
 });

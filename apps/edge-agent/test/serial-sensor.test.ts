@@ -1,12 +1,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Reading } from '@edgewire/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig, type SerialSensorConfig } from '../src/config.js';
 import { SerialSensor } from '../src/sensors/serial/serial-sensor.js';
-import { captureLogs } from './support/log-capture.js';
 import { PtyPair } from './support/pty-pair.js';
+import { sensorContext } from './support/sensor-context.js';
 import { waitFor } from './support/wait.js';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -33,13 +32,8 @@ async function setup(parser: unknown) {
     ],
   }).sensors[0] as SerialSensorConfig;
   const sensor = new SerialSensor(config);
-  const readings: Reading[] = [];
-  const logs = captureLogs();
-  await sensor.start({
-    logger: logs.logger,
-    emit: (r) => readings.push(...r),
-    registerCommand: () => undefined,
-  });
+  const { context, readings, logs } = sensorContext();
+  await sensor.start(context);
   cleanups.push(() => sensor.stop());
   await waitFor('the port to open', () => logs.lines.some((l) => l.msg === 'serial port open'));
   return { pty, sensor, readings, logs };

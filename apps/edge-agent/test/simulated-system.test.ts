@@ -1,7 +1,6 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Reading } from '@edgewire/protocol';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -12,7 +11,7 @@ import {
 } from '../src/config.js';
 import { SimulatedSensor, sampleWave } from '../src/sensors/simulated.js';
 import { readCpuTemperature, SystemSensor } from '../src/sensors/system.js';
-import { captureLogs } from './support/log-capture.js';
+import { sensorContext } from './support/sensor-context.js';
 import { sleep, waitFor } from './support/wait.js';
 
 const sensorConfig = <T>(sensor: Record<string, unknown>) =>
@@ -62,12 +61,8 @@ describe('simulated sensor', () => {
         signals: [{ metric: 'temp', unit: '°C' }, { metric: 'hum' }],
       }),
     );
-    const readings: Reading[] = [];
-    await sensor.start({
-      logger: captureLogs().logger,
-      emit: (r) => readings.push(...r),
-      registerCommand: () => undefined,
-    });
+    const { context, readings } = sensorContext();
+    await sensor.start(context);
     stops.push(() => sensor.stop());
     await sleep(1000);
     const temps = readings.filter((r) => r.metric === 'temp');
@@ -97,12 +92,8 @@ describe('system sensor', () => {
       sensorConfig<SystemSensorConfig>({ type: 'system', prefix: 'pi_', intervalSec: 3600 }),
       root,
     );
-    const readings: Reading[] = [];
-    await sensor.start({
-      logger: captureLogs().logger,
-      emit: (r) => readings.push(...r),
-      registerCommand: () => undefined,
-    });
+    const { context, readings } = sensorContext();
+    await sensor.start(context);
     stops.push(() => sensor.stop());
     await waitFor('a sample', () => readings.length > 0);
     const byMetric = Object.fromEntries(readings.map((r) => [r.metric, r]));

@@ -16,6 +16,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Reading } from '@edgewire/protocol';
 import BetterSqlite3 from 'better-sqlite3';
+import type { Counters } from '../sensors/sensor.js';
 
 /** Bytes a buffered reading takes on disk: 26 measured by bench/run.ts (append), plus slack for free pages. */
 export const BYTES_PER_READING = 32;
@@ -60,6 +61,8 @@ export class ReadingBuffer {
   private readonly seriesById = new Map<number, Series>();
   private readonly seriesIds = new Map<string, number>();
   private pending: Reading[] = [];
+  /** Counter values set since the last commit; written with it. */
+  private pendingCounters = new Map<string, number>();
   /** Rows with seq <= this are acknowledged; deleted at the next commit. */
   private deleteThrough = 0;
   private deletedThrough = 0;
@@ -181,6 +184,17 @@ export class ReadingBuffer {
     });
   }
 
+  /** Counters kept in the buffer file (meta keys `counter:…`); a value set is durable with the next commit. */
+  readonly counters: Counters = {
+    get: (key) =>
+      this.pendingCounters.get(key) ??
+      (this.statements.getMeta.get(`counter:${key}`) as { value: number } | undefined)?.value ??
+      0,
+    set: (key, value) => {
+      this.pendingCounters.set(key, value);
+    },
+  };
+
   /** The hub stored every reading with seq <= `seq`; they are deleted at the next group commit. */
   ack(seq: number): void {
     if (seq > this.deleteThrough) this.deleteThrough = Math.min(seq, this.lastSeq);
@@ -195,12 +209,16 @@ export class ReadingBuffer {
   flush(): void {
     const batch = this.pending;
     const deleteThrough = this.deleteThrough;
-    if (batch.length === 0 && deleteThrough === this.deletedThrough) return;
+    const counters = this.pendingCounters;
+    if (batch.length === 0 && deleteThrough === this.deletedThrough && counters.size === 0) return;
     this.pending = [];
+    this.pendingCounters = new Map();
     let evicted: number;
     try {
-      evicted = this.commit(batch, deleteThrough);
+      evicted = this.commit(batch, deleteThrough, counters);
     } catch (error) {
+      for (const [key, value] of counters)
+        if (!this.pendingCounters.has(key)) this.pendingCounters.set(key, value);
       // Nothing was written. The readings wait in memory for the next commit, as many as RAM allows.
       const waiting = batch.concat(this.pending);
       const dropped = Math.max(0, waiting.length - Math.min(this.maxReadings, MAX_WAITING_IN_MEMORY));
@@ -218,8 +236,13 @@ export class ReadingBuffer {
   }
 
   /** One transaction; returns how many old readings were evicted to stay within the bound. */
-  private commit(batch: readonly Reading[], deleteThrough: number): number {
+  private commit(
+    batch: readonly Reading[],
+    deleteThrough: number,
+    counters: ReadonlyMap<string, number>,
+  ): number {
     return this.db.transaction(() => {
+      for (const [key, value] of counters) this.statements.setMeta.run(`counter:${key}`, value);
       for (const r of batch) {
         const info = this.statements.insertReading.run(this.seriesId(r.metric, r.unit), r.value, r.ts);
         this.lastSeq = Number(info.lastInsertRowid);

@@ -12,6 +12,14 @@ export interface SensorContext {
   emit(readings: Reading[]): void;
   /** Makes `devices/{id}/cmd/{name}` run `handler`. */
   registerCommand(name: string, handler: CommandHandler): void;
+  /** Integers that survive restarts (a pulse meter's total), committed with the buffer. */
+  counters: Counters;
+}
+
+export interface Counters {
+  /** The last value set for `key`, 0 if never. */
+  get(key: string): number;
+  set(key: string, value: number): void;
 }
 
 export interface Sensor {

@@ -73,13 +73,15 @@ export class GpioSensor implements Sensor {
     const counts = (value: BinaryValue) =>
       input.edge === 'both' || (input.edge === 'rising' ? value === 1 : value === 0);
 
-    let pulses = 0;
+    // The total carries on across restarts, as the meter's own register does.
+    const counterKey = `${this.name}:${input.metric}:pulses`;
+    let pulses = context.counters.get(counterKey);
     const onSettled = (value: BinaryValue, ts: number) => {
       if (value === settled) return;
       settled = value;
       if (!counts(value)) return;
       if (input.mode === 'edge') emit(value, ts);
-      else pulses++;
+      else context.counters.set(counterKey, ++pulses);
     };
     let quietTimer: NodeJS.Timeout | undefined;
     line.watch((error, value) => {
@@ -104,7 +106,7 @@ export class GpioSensor implements Sensor {
       emit(settled);
       return;
     }
-    let reportedPulses = 0;
+    let reportedPulses = pulses;
     let reportedAt = Date.now();
     const unit = input.unit;
     this.every(input.intervalMs, () => {
