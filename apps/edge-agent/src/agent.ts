@@ -14,6 +14,7 @@ import type { Sensor } from './sensors/sensor.js';
 
 /** The hub closes with 1009 when a frame is over its size limit (SPEC "Close codes"). */
 const CLOSE_TOO_LARGE = 1009;
+const EVICTION_LOG_INTERVAL_MS = 60_000;
 
 export interface StartAgentOptions extends SensorOptions {
   token: string;
@@ -42,6 +43,8 @@ export interface RunningAgent {
 export async function startAgent(config: AgentConfig, options: StartAgentOptions): Promise<RunningAgent> {
   const logger = options.logger.child({ device: config.deviceId });
   let commitFailing = false;
+  let evictedSinceLog = 0;
+  let evictionLoggedAt = 0;
   const buffer = new ReadingBuffer({
     ...config.buffer,
     onCommitFailed: (error) => {
@@ -53,11 +56,17 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
       }
       commitFailing = true;
     },
-    onEvicted: (count, total) =>
+    onEvicted: (count, total) => {
+      // A long outage evicts at every commit; one line a minute says as much as two a second.
+      evictedSinceLog += count;
+      if (Date.now() - evictionLoggedAt < EVICTION_LOG_INTERVAL_MS) return;
       logger.warn(
-        { evicted: count, evictedTotal: total, maxBytes: config.buffer.maxBytes },
+        { evicted: evictedSinceLog, evictedTotal: total, maxBytes: config.buffer.maxBytes },
         'buffer full: dropped the oldest readings',
-      ),
+      );
+      evictedSinceLog = 0;
+      evictionLoggedAt = Date.now();
+    },
   });
   buffer.onFlushed(() => {
     if (!commitFailing) return;
@@ -132,19 +141,22 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
 
   const started: Sensor[] = [];
   for (const sensorConfig of config.sensors) {
-    const sensor = await createSensor(sensorConfig, options);
+    const name = sensorConfig.name;
+    let sensor: Sensor | undefined;
     try {
+      sensor = await createSensor(sensorConfig, options);
       await sensor.start({
-        logger: logger.child({ sensor: sensor.name }),
-        emit: emit(sensor.name),
-        registerCommand: (name, handler) => commands.register(name, handler),
+        logger: logger.child({ sensor: name }),
+        emit: emit(name),
+        registerCommand: (command, handler) => commands.register(command, handler),
         counters: buffer.counters,
       });
       started.push(sensor);
-      logger.info({ sensor: sensor.name }, 'sensor started');
+      logger.info({ sensor: name }, 'sensor started');
     } catch (error) {
       // One broken sensor must not silence the others; `check` says what is wrong with it.
-      logger.error({ sensor: sensor.name, problem: (error as Error).message }, 'sensor failed to start');
+      logger.error({ sensor: name, problem: (error as Error).message }, 'sensor failed to start');
+      await sensor?.stop().catch(() => undefined);
     }
   }
   connection.start();

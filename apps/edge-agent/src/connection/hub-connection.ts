@@ -103,11 +103,6 @@ export class HubConnection {
     return true;
   }
 
-  /** Bytes queued in the socket and not yet written to the network. */
-  get bufferedBytes(): number {
-    return this.socket?.bufferedAmount ?? 0;
-  }
-
   private connect(): void {
     this.retryTimer = undefined;
     if (this.stopped) return;
@@ -140,9 +135,6 @@ export class HubConnection {
       this.setState('CONNECTED', {});
     });
     socket.on('ping', () => {
-      this.lastHeard = Date.now();
-    });
-    socket.on('pong', () => {
       this.lastHeard = Date.now();
     });
     socket.on('message', (data, isBinary) => {
