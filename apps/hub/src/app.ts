@@ -51,6 +51,7 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
     // A line per request would be a line per handshake; connections log their own lifecycle instead.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 256 * 1024,
+    trustProxy: config.trustProxy,
     // Device ids may be 128 characters; the default (100) would answer 414 instead of checking them.
     routerOptions: { maxParamLength: 256 },
   });

@@ -12,6 +12,7 @@ describe('loadConfig', () => {
       maxFrameBytes: 65536,
       logLevel: 'info',
       perMessageDeflate: false,
+      trustProxy: false,
       deviceConnectsPerMinute: 15,
     });
     expect(config.databaseUrl).toBeUndefined();

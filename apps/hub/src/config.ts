@@ -8,6 +8,10 @@ import { z } from 'zod';
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const positiveInt = z.coerce.number().int().positive();
+const booleanText = z
+  .enum(['true', 'false', '1', '0'])
+  .default('false')
+  .transform((v) => v === 'true' || v === '1');
 const nonNegativeInt = z.coerce.number().int().min(0);
 
 /** Each key, the environment variable it comes from, and its schema (with the default). */
@@ -38,13 +42,12 @@ const settings = {
   /** How long a looked-up token is trusted without asking the database again; revocation clears it. */
   tokenCacheMs: { env: 'EDGEWIRE_TOKEN_CACHE_MS', schema: nonNegativeInt.default(5000) },
   /** permessage-deflate costs CPU and memory per socket; off unless asked for. */
-  perMessageDeflate: {
-    env: 'EDGEWIRE_PERMESSAGE_DEFLATE',
-    schema: z
-      .enum(['true', 'false', '1', '0'])
-      .default('false')
-      .transform((v) => v === 'true' || v === '1'),
-  },
+  perMessageDeflate: { env: 'EDGEWIRE_PERMESSAGE_DEFLATE', schema: booleanText },
+  /**
+   * Behind the TLS reverse proxy every client has the proxy's address; trusting its X-Forwarded-For
+   * restores per-client handshake limits. Only enable it when the hub is reachable through the proxy alone.
+   */
+  trustProxy: { env: 'EDGEWIRE_TRUST_PROXY', schema: booleanText },
 } as const;
 
 type Settings = typeof settings;

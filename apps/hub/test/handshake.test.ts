@@ -139,6 +139,16 @@ describe('429', () => {
     expect(answers.slice(0, 10).every((s) => s === 401)).toBe(true);
     expect(answers.slice(10)).toContain(429);
   });
+  it('limits each client address behind a trusted proxy separately', async () => {
+    await hub.close();
+    hub = await startTestHub({ handshakeRatePerAddress: 1, trustProxy: true });
+    const from = (address: string) => refusal(hub, '/ws', { headers: { 'x-forwarded-for': address } });
+    const first = [];
+    for (let i = 0; i < 7; i++) first.push((await from('10.0.0.1')).status);
+    expect(first.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
+    expect(first.slice(5)).toContain(429);
+    expect((await from('10.0.0.2')).status).toBe(401);
+  });
 });
 
 it('answers a plain GET on a WebSocket path with 426', async () => {
