@@ -55,9 +55,9 @@ describe('gpio sensor (fake chip behind the onoff interface)', () => {
     const line = chip.line(BCM17);
     expect(line.edge).toBe('both');
     expect(values(readings, 'door')).toEqual([0]);
-    await line.bounce(1, 5, 2);
+    line.bounce(1, 5);
     await waitFor('door open', () => values(readings, 'door').length === 2);
-    await line.bounce(0, 4, 2);
+    line.bounce(0, 4);
     await waitFor('door closed', () => values(readings, 'door').length === 3);
     await sleep(60);
     expect(values(readings, 'door')).toEqual([0, 1, 0]);
@@ -104,7 +104,7 @@ describe('gpio sensor (fake chip behind the onoff interface)', () => {
     });
     const line = chip.line(BCM17);
     for (let i = 0; i < 12; i++) {
-      await line.bounce(1, 2, 1);
+      line.bounce(1, 2);
       await sleep(8);
       line.drive(0);
       await sleep(8);

@@ -114,12 +114,13 @@ describe('hub connection', () => {
     );
     await waitFor('six attempts', () => hub.attempts.length >= 6, 10_000);
     const [g1, g2, g3, g4, g5] = gaps(hub.attempts);
-    // Flapping: about 100, 200, 400, 800 ms.
-    expect(g1).toBeLessThan(g2!);
-    expect(g2).toBeLessThan(g3!);
-    expect(g3).toBeLessThan(g4!);
-    expect(g4).toBeGreaterThanOrEqual(780);
-    // The fifth connection lasted 500 ms > stableAfterMs: the delay is back to about 100 ms.
-    expect(g5! - 500).toBeLessThan(300);
+    // Flapping: at least 100, 200, 400, 800 ms (the draws sit at the top of each ceiling).
+    expect(g1).toBeGreaterThanOrEqual(95);
+    expect(g2).toBeGreaterThanOrEqual(195);
+    expect(g3).toBeGreaterThanOrEqual(395);
+    expect(g4).toBeGreaterThanOrEqual(795);
+    // The fifth connection lasted 500 ms > stableAfterMs: the delay is back to about 100 ms, where
+    // flapping on would have made it about 1600 ms.
+    expect(g5! - 500).toBeLessThan(800);
   });
 });

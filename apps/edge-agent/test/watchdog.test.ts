@@ -42,9 +42,9 @@ describe('systemd notify', () => {
     await waitFor('STOPPING', () => received.includes('STOPPING=1'));
     expect(received).toContain('READY=1');
     expect(received).toContain('STATUS=hub RETRYING');
-    // 1.1 s at one ping per 200 ms.
+    // 1.1 s at one ping per 200 ms (timers may run late on a busy machine, never early).
     const pings = received.split('WATCHDOG=1').length - 1;
-    expect(pings).toBeGreaterThanOrEqual(4);
+    expect(pings).toBeGreaterThanOrEqual(3);
     expect(pings).toBeLessThanOrEqual(6);
   });
 });
