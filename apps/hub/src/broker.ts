@@ -1,6 +1,6 @@
 /**
  * The one way anything in the hub publishes a message: frames from clients, telemetry readings,
- * presence. It stamps the message, keeps it when retained, and hands it to the bus for fan-out.
+ * presence. It stamps the message and hands it to the bus for fan-out.
  */
 import type { Bus, BusMessage } from './bus/bus.js';
 import type { JsonValue } from './json.js';
@@ -17,9 +17,9 @@ export class Broker {
     return this.bus.hasSubscribers(topic);
   }
 
+  /** Retained messages are kept by each instance as the bus delivers them (see `LocalFanout`). */
   publish(topic: string, payload: JsonValue, retain = false): void {
     const message: BusMessage = { topic, payload, ts: Date.now(), retain };
-    if (retain) this.retained.set(message);
     this.bus.publish(message);
   }
 }

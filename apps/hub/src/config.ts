@@ -22,6 +22,8 @@ const settings = {
   dataDir: { env: 'EDGEWIRE_DATA_DIR', schema: z.string().min(1).optional().default('./.edgewire') },
   databaseUrl: { env: 'DATABASE_URL', schema: z.string().url().optional() },
   redisUrl: { env: 'REDIS_URL', schema: z.string().url().optional() },
+  /** Prefix of the Redis channels, so that several clusters (or test runs) can share one Redis. */
+  redisPrefix: { env: 'EDGEWIRE_REDIS_PREFIX', schema: z.string().min(1).default('edgewire') },
   heartbeatSec: { env: 'EDGEWIRE_HEARTBEAT_SEC', schema: z.coerce.number().positive().max(3600).default(20) },
   maxFrameBytes: { env: 'EDGEWIRE_MAX_FRAME_BYTES', schema: positiveInt.min(1024).default(65536) },
   logLevel: { env: 'EDGEWIRE_LOG_LEVEL', schema: z.enum(LOG_LEVELS).default('info') },

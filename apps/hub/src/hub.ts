@@ -15,7 +15,8 @@ import { TokenStore } from './auth/token-store.js';
 import { Broker } from './broker.js';
 import { LocalFanout } from './bus/local-fanout.js';
 import { MemoryBus } from './bus/memory-bus.js';
-import { ConfigError, type HubConfig, loadConfig } from './config.js';
+import { RedisBus } from './bus/redis-bus.js';
+import { type HubConfig, loadConfig } from './config.js';
 import { ConnectionManager } from './connections/connection-manager.js';
 import { FrameHandler } from './connections/frame-handler.js';
 import { Heartbeat } from './connections/heartbeat.js';
@@ -68,9 +69,6 @@ export async function openMigratedDatabase(config: HubConfig, logger: Logger): P
 export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
   const { telemetrySink, logDestination, env, ...overrides } = options;
   const config = loadConfig(env ?? process.env, overrides);
-  if (config.redisUrl) {
-    throw new ConfigError('REDIS_URL: the Redis bus is not available yet; unset it to run a single hub');
-  }
   const logger = createLogger(config.logLevel, logDestination);
   const database = await openMigratedDatabase(config, logger);
   const cleanups: Array<() => Promise<void>> = [() => database.close()];
@@ -86,9 +84,12 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
 
     const stats = new HubStats();
     const registry = new ConnectionRegistry();
-    const bus = new MemoryBus();
+    const bus = config.redisUrl
+      ? await RedisBus.connect(config.redisUrl, config.redisPrefix, logger)
+      : new MemoryBus();
     cleanups.unshift(() => bus.close());
-    const broker = new Broker(bus, new MemoryRetainedStore());
+    const retained = new MemoryRetainedStore();
+    const broker = new Broker(bus, retained);
     const store = new TokenStore(database);
     const tokenCache = new TokenCache(store, config.tokenCacheMs);
     const admin = new AdminService(store, bus);
@@ -109,7 +110,7 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
       limits: config,
       heartbeatSec: config.heartbeatSec,
     });
-    bus.attach(new LocalFanout(registry, stats), (event) => {
+    bus.attach(new LocalFanout(registry, retained, stats), (event) => {
       if (event.type !== 'device-connected') tokenCache.clear();
       connections.onControl(event);
     });

@@ -1,9 +1,10 @@
 /**
- * Delivers bus messages to this instance's subscribers. The `msg` frame is serialised once per
- * message, never per subscriber, and not at all when nobody here matches.
+ * Delivers bus messages to this instance's subscribers and keeps the retained ones. The `msg` frame
+ * is serialised once per message, never per subscriber, and not at all when nobody here matches.
  */
 import { PreparedMessage } from '../connections/prepared-message.js';
 import type { ConnectionRegistry } from '../connections/registry.js';
+import type { RetainedStore } from '../retained/retained-store.js';
 import type { HubStats } from '../stats.js';
 import type { BusMessage, LocalDelivery } from './bus.js';
 
@@ -18,6 +19,7 @@ export function msgFrame(message: BusMessage, retained = false): PreparedMessage
 export class LocalFanout implements LocalDelivery {
   constructor(
     private readonly registry: ConnectionRegistry,
+    private readonly retained: RetainedStore,
     private readonly stats: HubStats,
   ) {}
 
@@ -26,6 +28,8 @@ export class LocalFanout implements LocalDelivery {
   }
 
   deliver(message: BusMessage): void {
+    // Every instance keeps retained messages as they pass, so a subscriber anywhere gets them on `sub`.
+    if (message.retain) this.retained.set(message);
     const index = this.registry.subscriptions;
     if (!index.hasMatch(message.topic)) return;
     const frame = msgFrame(message);

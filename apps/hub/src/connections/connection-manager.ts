@@ -75,7 +75,7 @@ export class ConnectionManager {
       clearTimeout(expiry.timer);
       const wasLive = registry.remove(connection);
       log.info({ code }, 'disconnected');
-      if (wasLive && identity.deviceId !== undefined && !this.#shuttingDown) {
+      if (wasLive && identity.deviceId !== undefined && !connection.replaced && !this.#shuttingDown) {
         publishPresence(broker, identity.deviceId, false);
       }
     });
@@ -114,6 +114,7 @@ export class ConnectionManager {
       case 'device-connected': {
         const local = registry.device(event.deviceId);
         if (local && local.id !== event.connId) {
+          local.replaced = true;
           local.close(CloseCode.replaced, 'replaced by a newer connection of this device');
         }
         return;

@@ -43,6 +43,8 @@ export class Connection {
   strikeWindowStart = 0;
   /** Pings sent without a pong since. */
   missedPongs = 0;
+  /** Set when a newer connection of the device (on any instance) took over: its end is not "offline". */
+  replaced = false;
   /** The seq of a telemetry frame the sink refused; later frames are refused until the agent rewinds. */
   refusedSeq: number | undefined;
   #overCapSince: number | undefined;

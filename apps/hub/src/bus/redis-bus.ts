@@ -1,0 +1,94 @@
+/**
+ * The cluster Bus: messages and control events go to every hub instance through Redis pub/sub, so a
+ * subscriber on one instance hears a device connected to another, and a revocation or a takeover
+ * closes connections wherever they are. Delivery across instances is at most once, like Redis
+ * pub/sub itself: during a Redis outage, instances still serve their own connections.
+ */
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Bus, BusMessage, ControlEvent, LocalDelivery } from './bus.js';
+
+interface Envelope<T> {
+  /** The instance that sent it; an instance has already applied its own messages. */
+  from: string;
+  body: T;
+}
+
+export class RedisBus implements Bus {
+  readonly #instance = randomBytes(8).toString('hex');
+  readonly #publisher: Redis;
+  readonly #subscriber: Redis;
+  readonly #messages: string;
+  readonly #controls: string;
+  #local: LocalDelivery | undefined;
+  #onControl: ((event: ControlEvent) => void) | undefined;
+
+  private constructor(
+    url: string,
+    prefix: string,
+    private readonly logger: Logger,
+  ) {
+    // Redis errors name the host, never the password; ioredis keeps reconnecting on its own.
+    const onError = (error: Error) => this.logger.warn({ err: error.message }, 'redis bus error');
+    this.#publisher = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 }).on('error', onError);
+    this.#subscriber = new Redis(url, { lazyConnect: true }).on('error', onError);
+    this.#messages = `${prefix}:messages`;
+    this.#controls = `${prefix}:control`;
+  }
+
+  /** Connects both Redis connections and subscribes to the cluster's channels. */
+  static async connect(url: string, prefix: string, logger: Logger): Promise<RedisBus> {
+    const bus = new RedisBus(url, prefix, logger);
+    await Promise.all([bus.#publisher.connect(), bus.#subscriber.connect()]);
+    bus.#subscriber.on('message', (channel: string, text: string) => bus.#receive(channel, text));
+    await bus.#subscriber.subscribe(bus.#messages, bus.#controls);
+    return bus;
+  }
+
+  attach(local: LocalDelivery, onControl: (event: ControlEvent) => void): void {
+    this.#local = local;
+    this.#onControl = onControl;
+  }
+
+  /** Other instances' subscriptions are not known here, so anything may be wanted somewhere. */
+  hasSubscribers(): boolean {
+    return true;
+  }
+
+  publish(message: BusMessage): void {
+    this.#local?.deliver(message);
+    this.#send(this.#messages, message);
+  }
+
+  control(event: ControlEvent): void {
+    this.#onControl?.(event);
+    this.#send(this.#controls, event);
+  }
+
+  async close(): Promise<void> {
+    this.#local = undefined;
+    this.#onControl = undefined;
+    await Promise.allSettled([this.#subscriber.quit(), this.#publisher.quit()]);
+  }
+
+  #send(channel: string, body: BusMessage | ControlEvent): void {
+    const envelope: Envelope<typeof body> = { from: this.#instance, body };
+    this.#publisher.publish(channel, JSON.stringify(envelope)).catch((error: Error) => {
+      this.logger.warn({ err: error.message, channel }, 'redis bus publish failed');
+    });
+  }
+
+  #receive(channel: string, text: string): void {
+    let envelope: Envelope<unknown>;
+    try {
+      envelope = JSON.parse(text) as Envelope<unknown>;
+    } catch {
+      this.logger.warn({ channel }, 'redis bus: unreadable message ignored');
+      return;
+    }
+    if (envelope.from === this.#instance) return;
+    if (channel === this.#messages) this.#local?.deliver(envelope.body as BusMessage);
+    else if (channel === this.#controls) this.#onControl?.(envelope.body as ControlEvent);
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Two hub instances sharing PostgreSQL and Redis (REDIS_URL), as behind a load balancer: fan-out,
+ * retained presence, revocation and takeover reach connections on the other instance.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from './databases.js';
+import { connect, startTestHub, type TestHub } from './hub-harness.js';
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+let testDb: TestDatabase;
+let a: TestHub;
+let b: TestHub;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase('postgres');
+  const shared = {
+    databaseUrl: testDb.url,
+    redisUrl: REDIS_URL,
+    redisPrefix: `edgewire-test-${randomBytes(6).toString('hex')}`,
+  };
+  a = await startTestHub(shared);
+  b = await startTestHub(shared);
+});
+afterAll(async () => {
+  await a?.close();
+  await b?.close();
+  await testDb?.drop();
+});
+
+it("delivers a device's readings on one instance to a subscriber on the other, with retained presence", async () => {
+  const device = await a.admin.addDevice('pi-1');
+  const viewer = await a.admin.addToken({ permissions: [{ filter: 'devices/#', access: 'read' }] });
+  const watcher = (await connect(b, '/ws', { token: viewer.token, topics: 'devices/pi-1/telemetry/#' }))
+    .client;
+  const pi = (await connect(a, '/ws/device/pi-1', { token: device.token })).client;
+  pi.send({ type: 'telemetry', seq: 1, readings: [{ metric: 'temp', value: 20, ts: 1_700_000_000_000 }] });
+  expect(await watcher.nextOfType('msg')).toMatchObject({
+    topic: 'devices/pi-1/telemetry/temp',
+    payload: { value: 20, ts: 1_700_000_000_000 },
+  });
+  const late = (await connect(b, '/ws', { token: viewer.token, topics: 'devices/pi-1/status' })).client;
+  expect(await late.nextOfType('msg')).toMatchObject({ payload: { online: true }, retained: true });
+});
+
+it('closes a connection on the other instance with 4003 when its token is revoked', async () => {
+  const issued = await a.admin.addToken({ permissions: [{ filter: 'x/#', access: 'read' }] });
+  const { client } = await connect(b, '/ws', { token: issued.token });
+  await a.admin.revokeToken(issued.id);
+  const closed = await Promise.race([
+    client.closed,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error('still open after 1 s')), 1000)),
+  ]);
+  expect(closed.code).toBe(4003);
+});
+
+it("replaces a device's connection on the other instance (4009)", async () => {
+  const device = await a.admin.addDevice('pi-2');
+  const viewer = await a.admin.addToken({ permissions: [{ filter: 'devices/#', access: 'read' }] });
+  const watcher = (await connect(a, '/ws', { token: viewer.token, topics: 'devices/pi-2/status' })).client;
+  const older = (await connect(a, '/ws/device/pi-2', { token: device.token })).client;
+  expect((await watcher.nextOfType('msg')).payload).toMatchObject({ online: true });
+  const newer = (await connect(b, '/ws/device/pi-2', { token: device.token })).client;
+  expect((await older.closed).code).toBe(4009);
+  expect((await watcher.nextOfType('msg')).payload).toMatchObject({ online: true });
+  // The replaced connection's end must not mark the device offline: it is online elsewhere.
+  await watcher.nothing((f) => f.type === 'msg', 300);
+  newer.send({ type: 'telemetry', seq: 1, readings: [{ metric: 'm', value: 1, ts: 1 }] });
+  expect(await newer.nextOfType('ack')).toEqual({ type: 'ack', seq: 1 });
+});
