@@ -293,7 +293,8 @@ describe('agent → hub → PostgreSQL', () => {
     expect(gapsAndDuplicates(values, 0, committed)).toEqual({ missing: [], duplicated: [] });
     expect(gapsAndDuplicates(values, resumeFrom, last)).toEqual({ missing: [], duplicated: [] });
     expect(gapsAndDuplicates(values, 0, last).duplicated).toEqual([]);
-    // Only lines the killed agent had not committed yet (its last group-commit window) can be missing.
-    expect(committed).toBeGreaterThan(writtenBeforeKill - 60);
+    // Only lines the killed agent had not read or committed yet (its last group-commit window, or a
+    // second of lag on a busy machine) can be missing.
+    expect(committed).toBeGreaterThan(writtenBeforeKill - 200);
   }, 90_000);
 });
