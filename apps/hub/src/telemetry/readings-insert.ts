@@ -35,12 +35,15 @@ function toColumns(batches: readonly TelemetryBatch[]): Columns {
 
 const literal = (items: string[]): string => `{${items.join(',')}}`;
 
-/** SQLSTATE of a failed statement; drivers and drizzle may wrap the server's error in `cause`. */
-function sqlState(error: unknown): string | undefined {
-  for (let e = error as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
-    if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return e.code;
-  }
-  return undefined;
+/**
+ * The driver's own error under drizzle's wrapper, whose message repeats the whole statement and all its
+ * parameters (every reading of the flush): fit for a log line, with the SQLSTATE or socket error code.
+ */
+export function storageError(error: unknown): { message: string; code: string | undefined } {
+  let e = error as { message?: unknown; code?: unknown; cause?: unknown } | undefined;
+  while (e && typeof e.cause === 'object' && e.cause !== null) e = e.cause as typeof e;
+  const message = typeof e?.message === 'string' ? e.message : String(e);
+  return { message: message.slice(0, 300), code: typeof e?.code === 'string' ? e.code : undefined };
 }
 
 const UNIQUE_VIOLATION = '23505';
@@ -66,7 +69,7 @@ export async function insertReadings(
     await database.rows(sql`insert into readings (time, device_id, metric, value, unit) ${rows}`);
     return c.times.length;
   } catch (error) {
-    if (sqlState(error) !== UNIQUE_VIOLATION) throw error;
+    if (storageError(error).code !== UNIQUE_VIOLATION) throw error;
   }
   const inserted = await database.rows<{ inserted: number }>(sql`
     with inserted as (

@@ -145,7 +145,9 @@ describe('telemetry writer with PostgreSQL unreachable', () => {
   let direct: Database;
   let viaProxy: Database;
   let writer: TelemetryWriter;
+  let logged: Array<{ level: string; obj: unknown; msg?: string }> = [];
   afterEach(async () => {
+    logged = [];
     proxy.restore();
     await writer?.close();
     await viaProxy?.close();
@@ -161,7 +163,15 @@ describe('telemetry writer with PostgreSQL unreachable', () => {
     const url = new URL(testDb.url!);
     proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
     viaProxy = await openDatabase({ url: proxy.urlFor(testDb.url!), maxConnections: 3 });
-    writer = new TelemetryWriter({ database: viaProxy, retryInitialMs: 50, retryMaxMs: 500, ...options });
+    const record = (level: string) => (obj: unknown, msg?: string) => logged.push({ level, obj, msg });
+    const logger = { info: record('info'), warn: record('warn'), error: record('error') };
+    writer = new TelemetryWriter({
+      database: viaProxy,
+      logger,
+      retryInitialMs: 50,
+      retryMaxMs: 500,
+      ...options,
+    });
     const acks: Array<[string, number]> = [];
     writer.onCommitted((deviceId, seq) => acks.push([deviceId, seq]));
     return acks;
@@ -202,6 +212,12 @@ describe('telemetry writer with PostgreSQL unreachable', () => {
     );
     expect(dupes?.n).toBe(0);
     expect((await writer.metrics.writeFailures.get()).values[0]?.value).toBeGreaterThan(0);
+    // The outage was logged, once per 20 failures, in short lines without the statement's parameters.
+    const warnings = logged.filter((l) => l.level === 'warn');
+    expect(warnings.length).toBeGreaterThan(0);
+    expect(warnings.length).toBeLessThan(20);
+    for (const w of warnings) expect(JSON.stringify(w).length).toBeLessThan(600);
+    expect(logged.some((l) => l.level === 'info' && l.msg === 'storage writes succeed again')).toBe(true);
     expect((await writer.metrics.readingsDropped.get()).values[0]?.value ?? 0).toBe(0);
   }, 40_000);
 

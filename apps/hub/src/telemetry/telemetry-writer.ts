@@ -12,7 +12,7 @@ import type { BaseLogger } from 'pino';
 import { Registry } from 'prom-client';
 import type { TelemetryBatch, TelemetrySink } from '../ingest/telemetry-sink.js';
 import type { Database } from '../storage/database.js';
-import { insertReadings } from './readings-insert.js';
+import { insertReadings, storageError } from './readings-insert.js';
 import { createWriterMetrics, type WriterMetrics } from './writer-metrics.js';
 
 export interface TelemetryWriterOptions {
@@ -253,9 +253,8 @@ export class TelemetryWriter implements TelemetrySink {
     this.metrics.healthy.set(0);
     // One line when an outage starts, then one every 20 failures: a down database must not flood the log.
     if (this.#consecutiveFailures === 1 || this.#consecutiveFailures % 20 === 0) {
-      const err = error as { message?: string; code?: string };
       this.#logger?.warn(
-        { err: { message: err.message, code: err.code }, failures: this.#consecutiveFailures, retryInMs },
+        { err: storageError(error), failures: this.#consecutiveFailures, retryInMs },
         'storage write failed; retrying (acks wait, live delivery continues)',
       );
     }

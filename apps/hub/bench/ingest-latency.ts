@@ -1,0 +1,163 @@
+/**
+ * Hot-path latency while storage is idle, saturated and down: one device streams 5,000 readings/s,
+ * 100 subscribers watch its telemetry topics, and each subscriber measures send → receive time of
+ * every reading (the reading's value carries its send time).
+ *
+ *   node --conditions=source --import tsx bench/ingest-latency.ts [--seconds 10] [--subscribers 100] [--rate 5000]
+ *
+ * (a) idle: only the measured device. (b) saturated: 20 more devices stream 20,000 readings/s that nobody
+ * watches while another session keeps the readings table locked most of the time, so the writer is
+ * always behind and its queue grows. (c) down: the hub's PostgreSQL connection goes through a TCP proxy
+ * that is cut. The hub runs pinned to CPU 0; devices and subscribers run here, pinned to CPU 1.
+ */
+import { execFileSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import postgres from 'postgres';
+import type WebSocket from 'ws';
+import { createTestDatabase } from '../test/databases.js';
+import { startTcpProxy } from '../test/tcp-proxy.js';
+import { openSocket, percentile, sleep, spawnBenchHub } from './ingest-support.js';
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    subscribers: { type: 'string', default: '100' },
+    rate: { type: 'string', default: '5000' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (args.help) {
+  console.log(
+    'usage: bench/ingest-latency.ts [--seconds 10 per phase] [--subscribers 100] [--rate 5000 readings/s]',
+  );
+  process.exit(0);
+}
+const PHASE_MS = Number(args.seconds) * 1000;
+const SUBSCRIBERS = Number(args.subscribers);
+const RATE = Number(args.rate);
+const TICK_MS = 20;
+const PER_TICK = Math.max(1, Math.round((RATE * TICK_MS) / 1000));
+const SATURATORS = 20;
+const SETTLE_MS = 1000;
+
+execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
+const now = () => performance.timeOrigin + performance.now();
+
+const testDb = await createTestDatabase('postgres');
+const target = new URL(testDb.url!);
+const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+const hub = await spawnBenchHub(proxy.urlFor(testDb.url!), 1 + SATURATORS, 0);
+const [probeDevice, ...saturatorDevices] = hub.devices;
+
+let recording = false;
+let samples: number[] = [];
+let received = 0;
+for (let i = 0; i < SUBSCRIBERS; i++) {
+  const socket = await openSocket(`${hub.url}/ws`, hub.readerToken, `devices/${probeDevice!.id}/telemetry/#`);
+  socket.on('message', (data) => {
+    const frame = JSON.parse(data.toString()) as { type: string; payload?: { value: number } };
+    if (frame.type !== 'msg' || !recording) return;
+    received++;
+    samples.push(now() - frame.payload!.value);
+  });
+}
+
+/** Streams `perTick` readings every `tickMs` while `running()`; values are send times. */
+async function stream(socket: WebSocket, perTick: number, tickMs: number, running: () => boolean) {
+  let seq = 0;
+  let n = 0;
+  let next = performance.now();
+  while (running()) {
+    const sentAt = now();
+    const readings: string[] = [];
+    for (let i = 0; i < perTick; i++, n++)
+      readings.push(`{"metric":"m${n % 10}","value":${sentAt},"ts":${1e12 + n}}`);
+    seq++;
+    socket.send(`{"type":"telemetry","id":${seq},"seq":${seq},"readings":[${readings.join(',')}]}`);
+    next += tickMs;
+    await sleep(Math.max(0, next - performance.now()));
+  }
+}
+
+const probe = await openSocket(`${hub.url}/ws/device/${probeDevice!.id}`, probeDevice!.token);
+let probing = true;
+const probeDone = stream(probe, PER_TICK, TICK_MS, () => probing);
+
+interface PhaseResult {
+  name: string;
+  p50: number;
+  p99: number;
+  max: number;
+  deliveredShare: number;
+  writerQueued: number;
+  writerHealthy: boolean;
+}
+
+async function phase(name: string): Promise<PhaseResult> {
+  await sleep(SETTLE_MS);
+  samples = [];
+  received = 0;
+  recording = true;
+  const started = performance.now();
+  await sleep(PHASE_MS);
+  recording = false;
+  const seconds = (performance.now() - started) / 1000;
+  const stats = await hub.stats();
+  return {
+    name,
+    p50: percentile(samples, 50),
+    p99: percentile(samples, 99),
+    max: percentile(samples, 100),
+    deliveredShare: received / (RATE * SUBSCRIBERS * seconds),
+    writerQueued: stats.queued,
+    writerHealthy: stats.healthy,
+  };
+}
+
+const results: PhaseResult[] = [];
+results.push(await phase('(a) storage idle'));
+
+// (b) The table is locked most of the time while other devices keep the writer busy.
+let saturating = true;
+const locker = postgres(testDb.url!, { max: 1, onnotice: () => {} });
+const lockLoop = (async () => {
+  while (saturating) {
+    await locker.begin(async (tx) => {
+      await tx`lock table readings in share mode`;
+      await tx`select pg_sleep(0.25)`;
+    });
+    await sleep(25);
+  }
+})();
+const saturatorLoops = [];
+for (const d of saturatorDevices) {
+  const socket = await openSocket(`${hub.url}/ws/device/${d.id}`, d.token);
+  saturatorLoops.push(stream(socket, 1000, 1000, () => saturating).finally(() => socket.close()));
+}
+results.push(await phase('(b) storage saturated'));
+saturating = false;
+await Promise.all([lockLoop, ...saturatorLoops]);
+await locker.end();
+
+proxy.cut();
+results.push(await phase('(c) storage down'));
+proxy.restore();
+
+probing = false;
+await probeDone;
+probe.close();
+await hub.close();
+await proxy.close();
+await testDb.drop();
+
+const cpu = process.cpuUsage();
+console.log(
+  `hot-path latency: 1 device at ${PER_TICK * (1000 / TICK_MS)} readings/s to ${SUBSCRIBERS} subscribers, ${PHASE_MS / 1000} s per phase`,
+);
+const base = results[0]!.p99;
+for (const r of results) {
+  console.log(
+    `  ${r.name.padEnd(24)} p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms (${((r.p99 / base - 1) * 100).toFixed(0)}% vs idle)  max ${r.max.toFixed(1)} ms  delivered ${(r.deliveredShare * 100).toFixed(1)}%  writer queue ${r.writerQueued} readings, ${r.writerHealthy ? 'healthy' : 'unhealthy'}`,
+  );
+}
+console.log(`  load generator + subscribers CPU: ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s in total`);
