@@ -289,9 +289,8 @@ function describe(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys')
     return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
   if (issue.code === 'invalid_union') {
-    if ('discriminator' in issue && issue.discriminator) {
-      return `${issue.message} (expected ${String(issue.discriminator)} to be one of the known kinds)`;
-    }
+    // A discriminated union's message already lists the known kinds.
+    if ('discriminator' in issue && issue.discriminator) return issue.message;
     // The branch that got past the type check says most, e.g. "expected a size like 64MB".
     const branches = issue.errors.map((errors) => errors[0]).filter((e) => e !== undefined);
     const specific = branches.find((e) => e.code !== 'invalid_type');
