@@ -16,6 +16,8 @@ import { Broker } from './broker.js';
 import { LocalFanout } from './bus/local-fanout.js';
 import { MemoryBus } from './bus/memory-bus.js';
 import { RedisBus } from './bus/redis-bus.js';
+import { MemorySlots } from './cluster/connection-slots.js';
+import { RedisSlots } from './cluster/redis-slots.js';
 import { type HubConfig, loadConfig } from './config.js';
 import { ConnectionManager } from './connections/connection-manager.js';
 import { FrameHandler } from './connections/frame-handler.js';
@@ -114,7 +116,11 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
       if (event.type !== 'device-connected') tokenCache.clear();
       connections.onControl(event);
     });
-    const handshake = new Handshake(tokenCache, registry, stats, config);
+    const slots = config.redisUrl
+      ? await RedisSlots.connect(config.redisUrl, config.redisPrefix, logger)
+      : new MemorySlots();
+    cleanups.unshift(() => slots.close());
+    const handshake = new Handshake(tokenCache, slots, stats, config);
     const adminSecret = randomBytes(32).toString('base64url');
     const app = await buildApp({
       config,

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './databases.js';
-import { connect, startTestHub, type TestHub } from './hub-harness.js';
+import { connect, refusal, startTestHub, type TestHub } from './hub-harness.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -68,4 +68,28 @@ it("replaces a device's connection on the other instance (4009)", async () => {
   await watcher.nothing((f) => f.type === 'msg', 300);
   newer.send({ type: 'telemetry', seq: 1, readings: [{ metric: 'm', value: 1, ts: 1 }] });
   expect(await newer.nextOfType('ack')).toEqual({ type: 'ack', seq: 1 });
+});
+
+it('counts maxConnections across instances', async () => {
+  const issued = await a.admin.addToken({
+    permissions: [{ filter: 'x/#', access: 'read' }],
+    maxConnections: 2,
+  });
+  const first = (await connect(a, '/ws', { token: issued.token })).client;
+  await connect(b, '/ws', { token: issued.token });
+  const refused = await refusal(a, '/ws', { token: issued.token });
+  expect(refused.status).toBe(429);
+  expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+  expect((await refusal(b, '/ws', { token: issued.token })).status).toBe(429);
+  first.close();
+  await first.closed;
+  await expect
+    .poll(
+      async () =>
+        await connect(b, '/ws', { token: issued.token }).then(
+          () => 101,
+          () => 429,
+        ),
+    )
+    .toBe(101);
 });

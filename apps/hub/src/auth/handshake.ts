@@ -6,9 +6,9 @@
 import { DEVICE_ID_PATTERN, filterError, type Permission } from '@edgewire/protocol';
 import type {} from '@fastify/websocket';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ConnectionSlots } from '../cluster/connection-slots.js';
 import type { ConnectionIdentity } from '../connections/connection.js';
 import { KeyedBuckets, SlidingWindowCounter } from '../connections/rate-limit.js';
-import type { ConnectionRegistry } from '../connections/registry.js';
 import { maySubscribe } from '../permissions/policy.js';
 import { HubStats } from '../stats.js';
 import { authenticate, CredentialError } from './credentials.js';
@@ -39,7 +39,7 @@ export class Handshake {
 
   constructor(
     private readonly tokens: TokenCache,
-    private readonly registry: ConnectionRegistry,
+    private readonly slots: ConnectionSlots,
     private readonly stats: HubStats,
     limits: HandshakeLimits,
   ) {
@@ -113,11 +113,12 @@ export class Handshake {
       const backOff = this.#deviceConnects.hit(deviceId);
       if (backOff > 0) throw new CredentialError(429, 'device is reconnecting too often', backOff);
     }
-    const release = this.registry.reserveSlot(record.id, record.maxConnections);
+    const release = await this.slots.reserve(record.id, record.maxConnections);
     if (!release)
       throw new CredentialError(429, 'maxConnections reached for this token', SLOTS_RETRY_AFTER_SEC);
     // The slot is the TCP connection's: it comes back when the socket closes, upgraded or not.
-    request.raw.socket.once('close', release);
+    if (request.raw.socket.destroyed) release();
+    else request.raw.socket.once('close', release);
     this.tokens.noteUse(record.id, (error) => request.log.warn({ err: error }, 'recording token use failed'));
     return { identity, topics, checkedAt };
   }

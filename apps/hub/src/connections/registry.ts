@@ -10,29 +10,8 @@ export class ConnectionRegistry {
   readonly #byId = new Map<string, Connection>();
   readonly #byDevice = new Map<string, Connection>();
   readonly #byToken = new Map<string, Set<Connection>>();
-  /** Connections per token, counted from the handshake on so that concurrent handshakes cannot overshoot. */
-  readonly #slots = new Map<string, number>();
-
   get size(): number {
     return this.#byId.size;
-  }
-
-  /**
-   * Takes one of the token's `max` connection slots (no limit when `max` is null). Returns the function
-   * that gives it back, or `undefined` when all are taken.
-   */
-  reserveSlot(tokenId: string, max: number | null): (() => void) | undefined {
-    const used = this.#slots.get(tokenId) ?? 0;
-    if (max !== null && used >= max) return undefined;
-    this.#slots.set(tokenId, used + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const left = (this.#slots.get(tokenId) ?? 1) - 1;
-      if (left > 0) this.#slots.set(tokenId, left);
-      else this.#slots.delete(tokenId);
-    };
   }
 
   /** Adds a connection. For a device, returns the connection it replaces, if any. */
