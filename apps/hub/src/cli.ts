@@ -11,6 +11,7 @@ import { type AdminApi, AdminService } from './admin/admin-service.js';
 import { readLocalAdmin } from './admin/local-admin.js';
 import { TokenStore } from './auth/token-store.js';
 import { MemoryBus } from './bus/memory-bus.js';
+import { RedisBus } from './bus/redis-bus.js';
 import { type HubConfig, loadConfig } from './config.js';
 import { openMigratedDatabase, startHub } from './hub.js';
 import { createLogger } from './logger.js';
@@ -54,9 +55,18 @@ async function withAdmin<T>(work: (admin: AdminApi) => Promise<T>): Promise<T> {
       if (!isHubDown(error)) throw error;
     }
   }
-  const database = await openMigratedDatabase(config, pino({ level: 'warn' }));
+  const logger = pino({ level: 'warn' });
+  const database = await openMigratedDatabase(config, logger);
   try {
-    return await work(new AdminService(new TokenStore(database), new MemoryBus()));
+    // With Redis, hubs running elsewhere hear the change and close the connections it affects.
+    const bus = config.redisUrl
+      ? await RedisBus.connect(config.redisUrl, config.redisPrefix, logger)
+      : new MemoryBus();
+    try {
+      return await work(new AdminService(new TokenStore(database), bus));
+    } finally {
+      await bus.close();
+    }
   } finally {
     await database.close();
   }

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createTestDatabase, type TestDatabase } from './databases.js';
-import { TestClient } from './hub-harness.js';
+import { connect, startTestHub, TestClient } from './hub-harness.js';
 
 const BIN = fileURLToPath(new URL('../bin/edgewire-hub.js', import.meta.url));
 const run = promisify(execFile);
@@ -148,6 +148,27 @@ describe('embedded (PGlite)', () => {
 });
 
 describe('PostgreSQL', () => {
+  it('revokes through Redis: a hub running elsewhere closes the connection (4003)', async () => {
+    testDb = await createTestDatabase('postgres');
+    const prefix = `edgewire-cli-${process.pid}-${Date.now()}`;
+    const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+    const hub = await startTestHub({ databaseUrl: testDb.url, redisUrl, redisPrefix: prefix });
+    try {
+      const issued = await hub.admin.addToken({ permissions: [{ filter: 'a/#', access: 'read' }] });
+      const { client } = await connect(hub, '/ws', { token: issued.token });
+      // Another machine: no hub-admin.json in its data directory, so the command goes to the database.
+      await cli(['token', 'revoke', issued.id], {
+        DATABASE_URL: testDb.url!,
+        REDIS_URL: redisUrl,
+        EDGEWIRE_REDIS_PREFIX: prefix,
+        EDGEWIRE_DATA_DIR: tempDir(),
+      });
+      expect((await client.closed).code).toBe(4003);
+    } finally {
+      await hub.close();
+    }
+  }, 60_000);
+
   it('migrates and manages devices through DATABASE_URL', async () => {
     testDb = await createTestDatabase('postgres');
     const extra = { DATABASE_URL: testDb.url!, EDGEWIRE_DATA_DIR: tempDir() };
