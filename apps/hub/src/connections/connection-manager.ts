@@ -38,10 +38,9 @@ export class ConnectionManager {
   #shuttingDown = false;
   /** Recently invalidated tokens and removed devices (key: `token:id` / `device:id`) and when. */
   readonly #invalidated = new Map<string, number>();
+  readonly #coalescer = new WriteCoalescer();
 
   constructor(private readonly options: ConnectionManagerOptions) {}
-
-  readonly #coalescer = new WriteCoalescer();
 
   accept(socket: WebSocket, transport: Socket, handshake: AcceptedHandshake): Connection {
     const { registry, broker, bus, frames, stats, logger, limits } = this.options;
