@@ -9,6 +9,7 @@ import { type RunningHub, startHub } from '@edgewire/hub';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type RunningAgent, startAgent } from '../src/agent.js';
+import { ReadingBuffer } from '../src/buffer/reading-buffer.js';
 import { type AgentConfigInput, parseConfig } from '../src/config.js';
 import { FakeGpioChip } from './support/fake-gpio.js';
 import { fakeSysfsGpio, PI4_KERNEL_6_6 } from './support/fake-sysfs.js';
@@ -184,5 +185,25 @@ describe('agent with a real hub', () => {
     expect(
       dashboard.messages.filter((m) => m.topic === 'devices/pi-small/telemetry/vibration').length,
     ).toBeGreaterThan(1000);
+  });
+
+  it('replays a backlog at the configured pace, not all at once', async () => {
+    const h = await hub();
+    const { token } = await h.admin.addDevice('pi-backlog');
+    const path = join(mkdtempSync(join(tmpdir(), 'agent-backlog-')), 'buffer.db');
+    const backlog = new ReadingBuffer({ path, maxBytes: 1e9, flushIntervalMs: 60_000 });
+    const start = Date.now() - 10_000;
+    backlog.append(Array.from({ length: 6000 }, (_, i) => ({ metric: 'level', value: i, ts: start + i })));
+    backlog.close();
+
+    const began = Date.now();
+    const { agent: a } = await agent(h, 'pi-backlog', token, {
+      buffer: { path, flushIntervalMs: 50 },
+      delivery: { maxReadingsPerSec: 2000 },
+    });
+    await waitFor('the whole backlog acknowledged', () => a.stats().ackedSeq >= 6000, 15_000);
+    // A full bucket (one second's worth) goes at once, the other 4000 readings at 2000/s.
+    expect(Date.now() - began).toBeGreaterThanOrEqual(1900);
+    expect(a.stats().sentReadings).toBe(6000);
   });
 });
