@@ -161,6 +161,19 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
   }
   connection.start();
 
+  const report = emit('agent');
+  const reportTimer =
+    config.buffer.reportIntervalSec > 0
+      ? setInterval(() => {
+          const stats = buffer.stats();
+          const ts = Date.now();
+          report([
+            { metric: 'agent_buffered_readings', value: stats.readings + stats.pending, ts },
+            { metric: 'agent_evicted_readings_total', value: stats.evicted, ts },
+          ]);
+        }, config.buffer.reportIntervalSec * 1000)
+      : undefined;
+
   return {
     get state() {
       return connection.state;
@@ -173,6 +186,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
       droppedReadings: dropped,
     }),
     close: async () => {
+      clearInterval(reportTimer);
       await Promise.allSettled(started.map((sensor) => sensor.stop()));
       sender.close();
       await connection.close();

@@ -211,6 +211,11 @@ export const agentConfigSchema = z.strictObject({
       maxBytes: byteSize.default(64_000_000),
       /** Group commit: appends are written and fsynced together this often. */
       flushIntervalMs: z.number().int().min(10).max(10_000).default(500),
+      /**
+       * How often the agent reports its own backlog and evictions as readings (`agent_buffered_readings`,
+       * `agent_evicted_readings_total`), so an operator sees them next to the sensors; 0 turns it off.
+       */
+      reportIntervalSec: z.number().min(0).default(60),
     })
     .prefault({}),
   delivery: z

@@ -9,7 +9,7 @@ import { type RunningHub, startHub } from '@edgewire/hub';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type RunningAgent, startAgent } from '../src/agent.js';
-import { ReadingBuffer } from '../src/buffer/reading-buffer.js';
+import { BYTES_PER_READING, ReadingBuffer } from '../src/buffer/reading-buffer.js';
 import { type AgentConfigInput, parseConfig } from '../src/config.js';
 import { FakeGpioChip } from './support/fake-gpio.js';
 import { fakeSysfsGpio, PI4_KERNEL_6_6 } from './support/fake-sysfs.js';
@@ -205,5 +205,35 @@ describe('agent with a real hub', () => {
     // A full bucket (one second's worth) goes at once, the other 4000 readings at 2000/s.
     expect(Date.now() - began).toBeGreaterThanOrEqual(1900);
     expect(a.stats().sentReadings).toBe(6000);
+  });
+
+  it('reports its own backlog and evictions as readings an operator can watch', async () => {
+    const h = await hub();
+    const { token } = await h.admin.addDevice('pi-report');
+    const path = join(mkdtempSync(join(tmpdir(), 'agent-report-')), 'buffer.db');
+    // An outage left more than the buffer holds: 3000 readings into room for 1000.
+    const backlog = new ReadingBuffer({ path, maxBytes: 1000 * BYTES_PER_READING, flushIntervalMs: 60_000 });
+    const start = Date.now() - 10_000;
+    backlog.append(Array.from({ length: 3000 }, (_, i) => ({ metric: 'level', value: i, ts: start + i })));
+    backlog.close();
+    const dashboard = await operator(
+      h,
+      [{ filter: 'devices/+/telemetry/#', access: 'read' }],
+      ['devices/pi-report/telemetry/#'],
+    );
+    await agent(h, 'pi-report', token, {
+      buffer: { path, maxBytes: 1000 * BYTES_PER_READING, flushIntervalMs: 50, reportIntervalSec: 0.5 },
+    });
+    const evicted = await waitFor('an eviction report', () =>
+      dashboard.messages.find((m) => m.topic === 'devices/pi-report/telemetry/agent_evicted_readings_total'),
+    );
+    expect(evicted.payload!.value).toBe(2000);
+    expect(
+      dashboard.messages.some((m) => m.topic === 'devices/pi-report/telemetry/agent_buffered_readings'),
+    ).toBe(true);
+    // What survived the eviction is the newest thousand, delivered.
+    const levels = () => dashboard.messages.filter((m) => m.topic === 'devices/pi-report/telemetry/level');
+    await waitFor('the kept readings', () => levels().length === 1000);
+    expect(levels()[0]!.payload!.value).toBe(2000);
   });
 });
