@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -122,5 +122,13 @@ sensors:
   it('takes the token from EDGEWIRE_TOKEN only, and says where to put it when missing', () => {
     expect(tokenFromEnvironment({ EDGEWIRE_TOKEN: ' abc\n' })).toBe('abc');
     expect(errorOf(() => tokenFromEnvironment({}))).toContain('/etc/edgewire/agent.env');
+  });
+
+  it('accepts the example in the README, every sensor kind included', () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
+    const example = /## Configuration\s+```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(example).toBeDefined();
+    const config = loadConfig(file(example!));
+    expect(config.sensors.map((s) => s.type)).toEqual(['system', 'simulated', 'serial', 'gpio']);
   });
 });
