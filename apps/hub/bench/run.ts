@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** Broker benchmarks, then the storage ones (listed here by their owners). */
-const BENCHMARKS = ['fanout.ts', 'peak.ts', 'memory.ts', 'handshakes.ts', 'ingest.ts'];
+const BENCHMARKS = ['fanout.ts', 'peak.ts', 'memory.ts', 'handshakes.ts', 'ingest.ts', 'ingest-latency.ts'];
 
 let failed = false;
 for (const name of BENCHMARKS) {
