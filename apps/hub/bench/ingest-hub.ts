@@ -4,6 +4,7 @@
  * registers `BENCH_DEVICES` devices and a client token that may read everything, reports them to
  * the parent over IPC, and closes gracefully when the parent says so.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startHub } from '../src/hub.js';
 import { TelemetryWriter } from '../src/telemetry/telemetry-writer.js';
 
@@ -15,6 +16,8 @@ export interface BenchHubReady {
 }
 
 const devices = Number(process.env.BENCH_DEVICES ?? 100);
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 let writer: TelemetryWriter | undefined;
 const hub = await startHub({
   host: '127.0.0.1',
@@ -50,7 +53,9 @@ process.on('message', async (message: { type: string }) => {
       failures,
       refused,
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      loopDelayMaxMs: loopDelay.max / 1e6,
     });
+    loopDelay.reset();
   }
   if (message.type === 'close') {
     await hub.close();

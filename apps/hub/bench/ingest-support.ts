@@ -11,6 +11,7 @@ export interface BenchHub extends BenchHubReady {
     failures: number;
     refused: number;
     cpuSeconds: number;
+    loopDelayMaxMs: number;
   }>;
   close(): Promise<void>;
 }
@@ -54,7 +55,8 @@ export async function spawnBenchHub(databaseUrl: string, devices: number, cpu: n
 export function openSocket(url: string, token: string, topics?: string): Promise<WebSocket> {
   const headers: Record<string, string> = { authorization: `Bearer ${token}` };
   if (topics) headers.topics = topics;
-  const socket = new WebSocket(url.replace(/^http/, 'ws'), { headers });
+  // The hub's frames are trusted here; skipping UTF-8 validation keeps the load generator off the critical path.
+  const socket = new WebSocket(url.replace(/^http/, 'ws'), { headers, skipUTF8Validation: true });
   return new Promise((resolve, reject) => {
     socket.once('message', () => resolve(socket));
     socket.once('unexpected-response', (_req, res) => reject(new Error(`refused with ${res.statusCode}`)));
@@ -64,9 +66,11 @@ export function openSocket(url: string, token: string, topics?: string): Promise
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Nearest-rank percentile of an unsorted sample. */
-export function percentile(sample: number[], p: number): number {
-  if (sample.length === 0) return Number.NaN;
-  const sorted = [...sample].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+/** Nearest-rank percentiles of a sample, which is sorted in place. */
+export function percentiles(sample: Float64Array, ps: readonly number[]): number[] {
+  if (sample.length === 0) return ps.map(() => Number.NaN);
+  sample.sort();
+  return ps.map(
+    (p) => sample[Math.min(sample.length - 1, Math.max(0, Math.ceil((p / 100) * sample.length) - 1))]!,
+  );
 }
