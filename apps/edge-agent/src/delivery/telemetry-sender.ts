@@ -23,15 +23,15 @@ export interface TelemetrySenderOptions {
   maxReadingsPerSec: number;
   /** Sends one frame's JSON text; false when there is no connection. */
   send(text: string): boolean;
-  /** Pause after the hub said storage is behind. */
-  pauseInitialMs?: number;
-  pauseMaxMs?: number;
 }
 
 /** Room left in a frame for `{"type":"telemetry","id":…,"seq":…,"readings":[]}`. */
 const FRAME_ENVELOPE_BYTES = 96;
 /** Frames never shrink below this; one reading always fits. */
 const MIN_FRAME_BYTES = 1024;
+/** Pauses after the hub said its storage is behind: 1 s, doubling up to 30 s, with jitter; reset by an ack. */
+const PAUSE_INITIAL_MS = 1000;
+const PAUSE_MAX_MS = 30_000;
 
 export class TelemetrySender {
   private live = false;
@@ -43,7 +43,6 @@ export class TelemetrySender {
   private inFlight: number[] = [];
   /** After a rate_limited refusal of this seq, the next frame must end at or before it. */
   private resendThrough: number | undefined;
-  private paused = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly limiter: RateLimiter;
   private readonly pauses: Backoff;
@@ -54,17 +53,13 @@ export class TelemetrySender {
   constructor(private readonly options: TelemetrySenderOptions) {
     this.maxFrameBytes = options.maxFrameBytes;
     this.limiter = new RateLimiter(options.maxReadingsPerSec);
-    this.pauses = new Backoff({
-      initialMs: options.pauseInitialMs ?? 1000,
-      maxMs: options.pauseMaxMs ?? 30_000,
-    });
+    this.pauses = new Backoff({ initialMs: PAUSE_INITIAL_MS, maxMs: PAUSE_MAX_MS });
     options.buffer.onFlushed(() => this.pump());
   }
 
   /** A new connection: start from the oldest unacknowledged reading. */
   connected(): void {
     this.live = true;
-    this.paused = false;
     this.resendThrough = undefined;
     this.rewind();
     this.pump();
@@ -100,13 +95,11 @@ export class TelemetrySender {
         'the hub refused a telemetry frame; the readings stay buffered and are sent again after a pause',
       );
     }
-    this.paused = true;
     this.resendThrough = ref;
     this.inFlight = [];
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.paused = false;
       this.rewind();
       this.pump();
     }, pauseMs);
@@ -132,7 +125,8 @@ export class TelemetrySender {
 
   /** Sends frames while the window, the rate limit and the buffer allow. */
   pump(): void {
-    if (!this.live || this.paused || this.timer) return;
+    // A pending timer is a pause or a wait for the rate limit; it calls pump itself.
+    if (!this.live || this.timer) return;
     while (this.inFlight.length < this.options.window) {
       const readings = this.options.buffer.readAfter(this.cursor, this.options.maxReadingsPerFrame);
       const limited =
