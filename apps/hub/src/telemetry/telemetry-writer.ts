@@ -13,6 +13,7 @@ import { Registry } from 'prom-client';
 import type { TelemetryBatch, TelemetrySink } from '../ingest/telemetry-sink.js';
 import type { Database } from '../storage/database.js';
 import { insertReadings, storageError } from './readings-insert.js';
+import { describeStorageMode, detectStorageMode } from './storage-mode.js';
 import { createWriterMetrics, type WriterMetrics } from './writer-metrics.js';
 
 export interface TelemetryWriterOptions {
@@ -103,6 +104,17 @@ export class TelemetryWriter implements TelemetrySink {
     this.#closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
     this.metrics = createWriterMetrics(options.registry ?? new Registry());
     this.metrics.healthy.set(1);
+    if (this.#logger) void this.#logStorageMode(this.#logger);
+  }
+
+  /** Says once, at start, whether readings go to TimescaleDB, plain PostgreSQL or the embedded database. */
+  async #logStorageMode(logger: NonNullable<TelemetryWriterOptions['logger']>): Promise<void> {
+    try {
+      const mode = await detectStorageMode(this.#database);
+      logger.info({ storage: mode }, describeStorageMode(mode));
+    } catch (error) {
+      logger.warn({ err: storageError(error) }, 'could not tell which storage mode the database offers');
+    }
   }
 
   get healthy(): boolean {
