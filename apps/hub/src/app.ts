@@ -15,6 +15,7 @@ import type { Registry } from 'prom-client';
 import { adminRoutes } from './admin/admin-routes.js';
 import type { AdminApi } from './admin/admin-service.js';
 import type { Handshake } from './auth/handshake.js';
+import type { Bus } from './bus/bus.js';
 import type { HubConfig } from './config.js';
 import type { ConnectionManager } from './connections/connection-manager.js';
 import type { ConnectionRegistry } from './connections/registry.js';
@@ -31,6 +32,7 @@ export interface AppParts {
   logger: Logger;
   database: Database;
   sink: TelemetrySink;
+  bus: Bus;
   stats: HubStats;
   registry: ConnectionRegistry;
   handshake: Handshake;
@@ -78,7 +80,7 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
       for (const socket of sockets) socket.destroy();
     },
   });
-  await app.register(healthRoutes, { database: parts.database, sink: parts.sink });
+  await app.register(healthRoutes, { database: parts.database, sink: parts.sink, bus: parts.bus });
   await app.register(metricsRoutes, { registry: parts.metrics });
   await app.register(adminRoutes, { prefix: '/admin', admin: parts.admin, secret: parts.adminSecret });
   await app.register(historyRoutes, { database: parts.database, authorizeRead: parts.authorizeRead });

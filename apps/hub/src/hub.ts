@@ -127,6 +127,7 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
       logger,
       database,
       sink,
+      bus,
       stats,
       registry,
       handshake,

@@ -29,6 +29,12 @@ afterAll(async () => {
   await testDb?.drop();
 });
 
+it('reports the bus in /readyz', async () => {
+  const ready = await fetch(`${a.url}/readyz`);
+  expect(ready.status).toBe(200);
+  expect(await ready.json()).toMatchObject({ bus: 'ok', storage: 'ok' });
+});
+
 it("delivers a device's readings on one instance to a subscriber on the other, with retained presence", async () => {
   const device = await a.admin.addDevice('pi-1');
   const viewer = await a.admin.addToken({ permissions: [{ filter: 'devices/#', access: 'read' }] });

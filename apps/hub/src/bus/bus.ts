@@ -28,6 +28,8 @@ export interface LocalDelivery {
 }
 
 export interface Bus {
+  /** False while the bus cannot reach the other instances; `/readyz` reports it. */
+  readonly healthy: boolean;
   /** Hands local deliveries to the bus; called once at start. */
   attach(local: LocalDelivery, onControl: (event: ControlEvent) => void): void;
   /** Is anyone, on any instance, subscribed to `topic`? Lets the hot path skip unwanted work. */

@@ -2,6 +2,7 @@
 import type { Bus, BusMessage, ControlEvent, LocalDelivery } from './bus.js';
 
 export class MemoryBus implements Bus {
+  readonly healthy = true;
   #local: LocalDelivery | undefined;
   #onControl: ((event: ControlEvent) => void) | undefined;
 

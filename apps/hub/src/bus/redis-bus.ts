@@ -46,6 +46,10 @@ export class RedisBus implements Bus {
     return bus;
   }
 
+  get healthy(): boolean {
+    return this.#publisher.status === 'ready' && this.#subscriber.status === 'ready';
+  }
+
   attach(local: LocalDelivery, onControl: (event: ControlEvent) => void): void {
     this.#local = local;
     this.#onControl = onControl;

@@ -1,11 +1,16 @@
-/** `/healthz` (the process answers) and `/readyz` (it can do its job: storage reachable and keeping up). */
+/**
+ * `/healthz` (the process answers) and `/readyz` (it can do its job: storage reachable, the telemetry
+ * writer keeping up, the bus connected to the other instances).
+ */
 import type { FastifyPluginAsync } from 'fastify';
+import type { Bus } from '../bus/bus.js';
 import type { TelemetrySink } from '../ingest/telemetry-sink.js';
 import type { Database } from '../storage/database.js';
 
 export interface HealthRoutesOptions {
   database: Pick<Database, 'ping'>;
   sink: Pick<TelemetrySink, 'healthy'>;
+  bus: Pick<Bus, 'healthy'>;
 }
 
 const PING_TIMEOUT_MS = 2000;
@@ -24,15 +29,16 @@ async function reachable(database: Pick<Database, 'ping'>): Promise<boolean> {
   }
 }
 
-export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app, { database, sink }) => {
+export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app, { database, sink, bus }) => {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     const storage = await reachable(database);
-    const ready = storage && sink.healthy;
+    const ready = storage && sink.healthy && bus.healthy;
     return reply.code(ready ? 200 : 503).send({
       status: ready ? 'ready' : 'not ready',
       storage: storage ? 'ok' : 'unreachable',
       telemetryWriter: sink.healthy ? 'ok' : 'failing',
+      bus: bus.healthy ? 'ok' : 'unreachable',
     });
   });
 };
