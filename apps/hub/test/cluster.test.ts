@@ -41,11 +41,14 @@ it("delivers a device's readings on one instance to a subscriber on the other, w
   const watcher = (await connect(b, '/ws', { token: viewer.token, topics: 'devices/pi-1/telemetry/#' }))
     .client;
   const pi = (await connect(a, '/ws/device/pi-1', { token: device.token })).client;
-  pi.send({ type: 'telemetry', seq: 1, readings: [{ metric: 'temp', value: 20, ts: 1_700_000_000_000 }] });
-  expect(await watcher.nextOfType('msg')).toMatchObject({
-    topic: 'devices/pi-1/telemetry/temp',
-    payload: { value: 20, ts: 1_700_000_000_000 },
-  });
+  const readings = [20, 21, 22].map((value, i) => ({ metric: 'temp', value, ts: 1_700_000_000_000 + i }));
+  pi.send({ type: 'telemetry', seq: 1, readings });
+  for (const { value, ts } of readings) {
+    expect(await watcher.nextOfType('msg')).toMatchObject({
+      topic: 'devices/pi-1/telemetry/temp',
+      payload: { value, ts },
+    });
+  }
   const late = (await connect(b, '/ws', { token: viewer.token, topics: 'devices/pi-1/status' })).client;
   expect(await late.nextOfType('msg')).toMatchObject({ payload: { online: true }, retained: true });
 });

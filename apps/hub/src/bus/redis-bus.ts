@@ -23,6 +23,8 @@ export class RedisBus implements Bus {
   readonly #controls: string;
   #local: LocalDelivery | undefined;
   #onControl: ((event: ControlEvent) => void) | undefined;
+  /** Messages published during this event-loop turn, sent to Redis together as one PUBLISH. */
+  #outbox: BusMessage[] = [];
 
   private constructor(
     url: string,
@@ -62,7 +64,9 @@ export class RedisBus implements Bus {
 
   publish(message: BusMessage): void {
     this.#local?.deliver(message);
-    this.#send(this.#messages, message);
+    // A telemetry frame of k readings is k messages: batching them spares Redis k-1 round trips.
+    if (this.#outbox.length === 0) setImmediate(this.#flush);
+    this.#outbox.push(message);
   }
 
   control(event: ControlEvent): void {
@@ -71,12 +75,20 @@ export class RedisBus implements Bus {
   }
 
   async close(): Promise<void> {
+    this.#flush();
     this.#local = undefined;
     this.#onControl = undefined;
     await Promise.allSettled([this.#subscriber.quit(), this.#publisher.quit()]);
   }
 
-  #send(channel: string, body: BusMessage | ControlEvent): void {
+  readonly #flush = (): void => {
+    if (this.#outbox.length === 0) return;
+    const batch = this.#outbox;
+    this.#outbox = [];
+    this.#send(this.#messages, batch);
+  };
+
+  #send(channel: string, body: BusMessage[] | ControlEvent): void {
     const envelope: Envelope<typeof body> = { from: this.#instance, body };
     this.#publisher.publish(channel, JSON.stringify(envelope)).catch((error: Error) => {
       this.logger.warn({ err: error.message, channel }, 'redis bus publish failed');
@@ -92,7 +104,8 @@ export class RedisBus implements Bus {
       return;
     }
     if (envelope.from === this.#instance) return;
-    if (channel === this.#messages) this.#local?.deliver(envelope.body as BusMessage);
-    else if (channel === this.#controls) this.#onControl?.(envelope.body as ControlEvent);
+    if (channel === this.#messages) {
+      for (const message of envelope.body as BusMessage[]) this.#local?.deliver(message);
+    } else if (channel === this.#controls) this.#onControl?.(envelope.body as ControlEvent);
   }
 }
