@@ -75,7 +75,8 @@ export class Connection {
 
   /** Sends a message (dropped, and false returned, when the socket is over its backlog cap). */
   send(message: PreparedMessage, type: string): boolean {
-    if (this.#closing) return false;
+    // Also when the peer started closing: the raw socket may already be ended for writing.
+    if (this.#closing || this.socket.readyState !== this.socket.OPEN) return false;
     if (this.#epoch !== this.coalescer.epoch) {
       // First message of this batch: the backlog is what earlier batches left unsent. Data queued
       // within the batch does not count, or a burst to a healthy client would look like a stall.
