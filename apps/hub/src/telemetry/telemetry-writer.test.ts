@@ -234,3 +234,24 @@ describe('telemetry writer with PostgreSQL unreachable', () => {
     expect(await countRows(direct)).toBe(10);
   }, 40_000);
 });
+
+describe('telemetry writer metrics', () => {
+  it('exports queue, batch, latency, row, failure and drop figures without device ids in labels', async () => {
+    const database = await openDatabase({});
+    await migrate(database, migrations);
+    const writer = new TelemetryWriter({ database });
+    writer.offer(batch('pi-secret-name', 1, 30));
+    await writer.drained();
+    await writer.close();
+    await database.close();
+    const text = await writer.registry.metrics();
+    expect(text).toContain('edgewire_storage_readings_stored_total 30');
+    expect(text).toContain('edgewire_storage_batch_readings_count 1');
+    expect(text).toContain('edgewire_storage_write_seconds_count 1');
+    expect(text).toContain('edgewire_storage_queue_readings 0');
+    expect(text).toContain('edgewire_storage_readings_dropped_total 0');
+    expect(text).toContain('edgewire_storage_write_failures_total 0');
+    expect(text).toContain('edgewire_storage_healthy 1');
+    expect(text).not.toContain('pi-secret-name');
+  });
+});

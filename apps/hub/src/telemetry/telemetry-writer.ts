@@ -63,6 +63,8 @@ function estimateBytes(batch: TelemetryBatch): number {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 export class TelemetryWriter implements TelemetrySink {
+  /** Where the writer's metrics are registered: the one passed in, or its own for the hub to merge. */
+  readonly registry: Registry;
   readonly metrics: WriterMetrics;
   readonly #database: Database;
   readonly #logger: TelemetryWriterOptions['logger'];
@@ -102,7 +104,8 @@ export class TelemetryWriter implements TelemetrySink {
     this.#retryMaxMs = options.retryMaxMs ?? 5000;
     this.#stallMs = options.stallMs ?? 5000;
     this.#closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
-    this.metrics = createWriterMetrics(options.registry ?? new Registry());
+    this.registry = options.registry ?? new Registry();
+    this.metrics = createWriterMetrics(this.registry);
     this.metrics.healthy.set(1);
     if (this.#logger) void this.#logStorageMode(this.#logger);
   }
