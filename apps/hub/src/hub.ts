@@ -28,6 +28,7 @@ import { AckOnValidationSink } from './ingest/ack-on-validation-sink.js';
 import { TelemetryIngest } from './ingest/telemetry-ingest.js';
 import type { TelemetrySink } from './ingest/telemetry-sink.js';
 import { createLogger } from './logger.js';
+import { RedisRetainedStore } from './retained/redis-retained-store.js';
 import { MemoryRetainedStore } from './retained/retained-store.js';
 import { HubStats } from './stats.js';
 import { type Database, openDatabase } from './storage/database.js';
@@ -90,7 +91,10 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
       ? await RedisBus.connect(config.redisUrl, config.redisPrefix, logger)
       : new MemoryBus();
     cleanups.unshift(() => bus.close());
-    const retained = new MemoryRetainedStore();
+    const retained = config.redisUrl
+      ? await RedisRetainedStore.connect(config.redisUrl, config.redisPrefix, logger)
+      : new MemoryRetainedStore();
+    cleanups.unshift(() => retained.close());
     const broker = new Broker(bus, retained);
     const store = new TokenStore(database);
     const tokenCache = new TokenCache(store, config.tokenCacheMs);

@@ -3,6 +3,7 @@
  * retained presence, revocation and takeover reach connections on the other instance.
  */
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './databases.js';
 import { connect, refusal, startTestHub, type TestHub } from './hub-harness.js';
@@ -12,10 +13,11 @@ const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 let testDb: TestDatabase;
 let a: TestHub;
 let b: TestHub;
+let shared: { databaseUrl: string | undefined; redisUrl: string; redisPrefix: string };
 
 beforeAll(async () => {
   testDb = await createTestDatabase('postgres');
-  const shared = {
+  shared = {
     databaseUrl: testDb.url,
     redisUrl: REDIS_URL,
     redisPrefix: `edgewire-test-${randomBytes(6).toString('hex')}`,
@@ -27,6 +29,10 @@ afterAll(async () => {
   await a?.close();
   await b?.close();
   await testDb?.drop();
+  const redis = new Redis(REDIS_URL);
+  const keys = await redis.keys(`${shared.redisPrefix}:*`);
+  if (keys.length > 0) await redis.del(...keys);
+  await redis.quit();
 });
 
 it('reports the bus in /readyz', async () => {
@@ -101,4 +107,18 @@ it('counts maxConnections across instances', async () => {
         ),
     )
     .toBe(101);
+});
+
+it('gives an instance started later the retained messages published before it', async () => {
+  const device = await a.admin.addDevice('pi-3');
+  const viewer = await a.admin.addToken({ permissions: [{ filter: 'devices/#', access: 'read' }] });
+  await connect(a, '/ws/device/pi-3', { token: device.token });
+  await new Promise((r) => setTimeout(r, 200));
+  const c = await startTestHub(shared);
+  try {
+    const late = (await connect(c, '/ws', { token: viewer.token, topics: 'devices/pi-3/status' })).client;
+    expect(await late.nextOfType('msg')).toMatchObject({ payload: { online: true }, retained: true });
+  } finally {
+    await c.close();
+  }
 });

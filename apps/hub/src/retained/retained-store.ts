@@ -10,6 +10,7 @@ export interface RetainedStore {
   set(message: BusMessage): void;
   /** Retained messages whose topic `filter` matches. */
   matching(filter: string): BusMessage[];
+  close(): Promise<void>;
 }
 
 /** A cap on retained topics so that a client with a broad grant cannot fill the hub's memory. */
@@ -36,4 +37,6 @@ export class MemoryRetainedStore implements RetainedStore {
     for (const message of this.#byTopic.values()) if (matches(filter, message.topic)) found.push(message);
     return found;
   }
+
+  async close(): Promise<void> {}
 }
