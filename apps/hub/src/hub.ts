@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { AdminService } from './admin/admin-service.js';
 import { removeLocalAdmin, writeLocalAdmin } from './admin/local-admin.js';
 import { buildApp } from './app.js';
@@ -36,8 +37,11 @@ import { migrate } from './storage/migrate.js';
 import { migrations } from './storage/migrations/index.js';
 
 export interface HubOptions extends Partial<HubConfig> {
-  /** Builds the storage writer; without it the hub acks telemetry on validation (nothing is stored). */
-  telemetrySink?: (ctx: { database: Database; logger: Logger }) => TelemetrySink;
+  /**
+   * Builds the storage writer; without it the hub acks telemetry on validation (nothing is stored).
+   * `metrics` is the hub's Prometheus registry, for the writer's own metrics on `/metrics`.
+   */
+  telemetrySink?: (ctx: { database: Database; logger: Logger; metrics: Registry }) => TelemetrySink;
   /** Where log lines go (tests capture them); stdout otherwise. */
   logDestination?: DestinationStream;
   /** Environment to read settings from; `process.env` by default. */
@@ -76,17 +80,18 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
   const database = await openMigratedDatabase(config, logger);
   const cleanups: Array<() => Promise<void>> = [() => database.close()];
   try {
+    const stats = new HubStats();
+    const registry = new ConnectionRegistry();
+    const metrics = createMetrics(stats, registry);
     let sink: TelemetrySink;
     if (telemetrySink) {
-      sink = telemetrySink({ database, logger });
+      sink = telemetrySink({ database, logger, metrics });
     } else {
       sink = new AckOnValidationSink();
       logger.warn('no telemetry writer configured: telemetry is acked on validation and NOT stored');
     }
     cleanups.unshift(() => sink.close());
 
-    const stats = new HubStats();
-    const registry = new ConnectionRegistry();
     const bus = config.redisUrl
       ? await RedisBus.connect(config.redisUrl, config.redisPrefix, logger)
       : new MemoryBus();
@@ -136,7 +141,7 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
       registry,
       handshake,
       connections,
-      metrics: createMetrics(stats, registry),
+      metrics,
       admin,
       adminSecret,
       authorizeRead: createReadAuthorizer(tokenCache),

@@ -1,4 +1,5 @@
 /** Operations: health, readiness, Prometheus metrics, connection-scoped logs without credentials, the admin endpoint's guard. */
+import { Counter } from 'prom-client';
 import { afterEach, expect, it } from 'vitest';
 import type { TelemetrySink } from '../src/ingest/telemetry-sink.js';
 import { connect, refusal, startTestHub, type TestHub } from './hub-harness.js';
@@ -9,7 +10,7 @@ afterEach(async () => {
   hub = undefined;
 });
 
-it('answers /healthz, and /readyz from storage and the telemetry writer', async () => {
+it('answers /healthz and /readyz, and shows the telemetry writer and its metrics', async () => {
   let healthy = true;
   const sink: TelemetrySink = {
     get healthy() {
@@ -19,7 +20,14 @@ it('answers /healthz, and /readyz from storage and the telemetry writer', async 
     onCommitted: () => {},
     close: async () => {},
   };
-  hub = await startTestHub({ telemetrySink: () => sink });
+  hub = await startTestHub({
+    telemetrySink: ({ metrics }) => {
+      // A writer registers its own metrics on the hub's registry, so they appear on /metrics.
+      new Counter({ name: 'test_writer_batches_total', help: 'batches', registers: [metrics] }).inc(3);
+      return sink;
+    },
+  });
+  expect(await (await fetch(`${hub.url}/metrics`)).text()).toContain('test_writer_batches_total 3');
   expect(await (await fetch(`${hub.url}/healthz`)).json()).toEqual({ status: 'ok' });
   const ready = await fetch(`${hub.url}/readyz`);
   expect(ready.status).toBe(200);
