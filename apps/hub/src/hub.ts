@@ -104,13 +104,7 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
     const store = new TokenStore(database);
     const tokenCache = new TokenCache(store, config.tokenCacheMs);
     const admin = new AdminService(store, bus);
-    const frames = new FrameHandler(
-      registry,
-      broker,
-      new TelemetryIngest(broker, sink, registry),
-      stats,
-      config,
-    );
+    const frames = new FrameHandler(registry, broker, new TelemetryIngest(broker, sink, bus), stats, config);
     const connections = new ConnectionManager({
       registry,
       broker,
@@ -122,7 +116,7 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
       heartbeatSec: config.heartbeatSec,
     });
     bus.attach(new LocalFanout(registry, retained, stats), (event) => {
-      if (event.type !== 'device-connected') tokenCache.clear();
+      if (event.type === 'token-invalidated' || event.type === 'device-removed') tokenCache.clear();
       connections.onControl(event);
     });
     const slots = config.redisUrl

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ControlledSink } from './controlled-sink.js';
 import { createTestDatabase, type TestDatabase } from './databases.js';
 import { connect, refusal, startTestHub, type TestHub } from './hub-harness.js';
 
@@ -118,6 +119,23 @@ it('gives an instance started later the retained messages published before it', 
   try {
     const late = (await connect(c, '/ws', { token: viewer.token, topics: 'devices/pi-3/status' })).client;
     expect(await late.nextOfType('msg')).toMatchObject({ payload: { online: true }, retained: true });
+  } finally {
+    await c.close();
+  }
+});
+
+it("acks on the device's live connection on another instance, when it moved before the commit", async () => {
+  const sink = new ControlledSink();
+  const c = await startTestHub({ ...shared, telemetrySink: () => sink });
+  try {
+    const device = await a.admin.addDevice('pi-4');
+    const before = (await connect(c, '/ws/device/pi-4', { token: device.token })).client;
+    before.send({ type: 'telemetry', seq: 7, readings: [{ metric: 'm', value: 1, ts: 1 }] });
+    await expect.poll(() => sink.taken.length).toBe(1);
+    const after = (await connect(b, '/ws/device/pi-4', { token: device.token })).client;
+    expect((await before.closed).code).toBe(4009);
+    sink.commitAll();
+    expect(await after.nextOfType('ack')).toEqual({ type: 'ack', seq: 7 });
   } finally {
     await c.close();
   }

@@ -1,6 +1,6 @@
 /**
  * The Bus carries what must reach every hub instance: published messages (fan-out) and control events
- * (revocation, takeover). The in-process implementation serves one hub; a Redis one plugs in behind
+ * (revocation, takeover, telemetry acks). The in-process implementation serves one hub; a Redis one plugs in behind
  * the same interface so that, e.g., a revocation closes connections on every instance.
  */
 import type { JsonValue } from '../json.js';
@@ -19,7 +19,9 @@ export type ControlEvent =
   /** The device was deleted: close its connection with 4003. */
   | { readonly type: 'device-removed'; readonly deviceId: string }
   /** `connId` is now the device's live connection: any other one, anywhere, closes with 4009. */
-  | { readonly type: 'device-connected'; readonly deviceId: string; readonly connId: string };
+  | { readonly type: 'device-connected'; readonly deviceId: string; readonly connId: string }
+  /** The device's readings up to `seq` are stored: its live connection, wherever it is, gets the ack. */
+  | { readonly type: 'telemetry-committed'; readonly deviceId: string; readonly seq: number };
 
 /** The local side of fan-out: the connections of this hub instance and what they subscribed to. */
 export interface LocalDelivery {

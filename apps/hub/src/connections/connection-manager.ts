@@ -100,7 +100,7 @@ export class ConnectionManager {
   /** Applies a control event from the bus to this instance's connections. */
   onControl(event: ControlEvent): void {
     const { registry } = this.options;
-    if (event.type !== 'device-connected') this.#remember(event);
+    if (event.type === 'token-invalidated' || event.type === 'device-removed') this.#remember(event);
     switch (event.type) {
       case 'token-invalidated':
         for (const connection of registry.ofToken(event.tokenId)) {
@@ -109,6 +109,9 @@ export class ConnectionManager {
         return;
       case 'device-removed':
         registry.device(event.deviceId)?.close(CloseCode.credentialsInvalidated, 'device deleted');
+        return;
+      case 'telemetry-committed':
+        registry.device(event.deviceId)?.sendJson({ type: 'ack', seq: event.seq });
         return;
       case 'device-connected': {
         const local = registry.device(event.deviceId);
@@ -129,7 +132,7 @@ export class ConnectionManager {
     }
   }
 
-  #remember(event: Exclude<ControlEvent, { type: 'device-connected' }>): void {
+  #remember(event: Extract<ControlEvent, { type: 'token-invalidated' | 'device-removed' }>): void {
     const now = Date.now();
     for (const [key, at] of this.#invalidated)
       if (at < now - INVALIDATION_MEMORY_MS) this.#invalidated.delete(key);

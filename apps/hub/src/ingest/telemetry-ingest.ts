@@ -6,8 +6,8 @@
  */
 import { type TelemetryFrame, topics } from '@edgewire/protocol';
 import type { Broker } from '../broker.js';
+import type { Bus } from '../bus/bus.js';
 import type { Connection } from '../connections/connection.js';
-import type { ConnectionRegistry } from '../connections/registry.js';
 import type { TelemetrySink } from './telemetry-sink.js';
 
 const STORAGE_BEHIND = 'storage is behind: keep readings buffered and resend later';
@@ -16,10 +16,11 @@ export class TelemetryIngest {
   constructor(
     private readonly broker: Broker,
     private readonly sink: TelemetrySink,
-    registry: ConnectionRegistry,
+    bus: Bus,
   ) {
-    // An ack goes to the device's live connection, whichever one that is by the time of the commit.
-    sink.onCommitted((deviceId, seq) => registry.device(deviceId)?.sendJson({ type: 'ack', seq }));
+    // An ack goes to the device's live connection, whichever (and on whichever instance) that is by
+    // the time of the commit: the device may have reconnected meanwhile.
+    sink.onCommitted((deviceId, seq) => bus.control({ type: 'telemetry-committed', deviceId, seq }));
   }
 
   handle(connection: Connection, frame: TelemetryFrame): void {
