@@ -27,7 +27,10 @@ export interface TelemetryWriterOptions {
   batchDelayMs?: number;
   /** Estimated memory the queue may hold before `offer` refuses; default 64 MiB. */
   maxQueueBytes?: number;
-  /** Statements in flight at once, each on its own pooled connection. Default 2 (PGlite: 1, it is single-session). */
+  /**
+   * Statements in flight at once, each on its own pooled connection: while one waits for its commit to reach
+   * the disk, the next is already inserting. Default 3 (PGlite: 1, it is single-session).
+   */
   concurrency?: number;
   /** First retry delay after a failed statement, doubled up to `retryMaxMs`. Defaults 100 and 5000. */
   retryInitialMs?: number;
@@ -99,7 +102,7 @@ export class TelemetryWriter implements TelemetrySink {
     this.#batchReadings = options.batchReadings ?? 5000;
     this.#batchDelayMs = options.batchDelayMs ?? 20;
     this.#maxQueueBytes = options.maxQueueBytes ?? 64 * 1024 * 1024;
-    this.#concurrency = options.database.driver === 'pglite' ? 1 : (options.concurrency ?? 2);
+    this.#concurrency = options.database.driver === 'pglite' ? 1 : (options.concurrency ?? 3);
     this.#retryInitialMs = options.retryInitialMs ?? 100;
     this.#retryMaxMs = options.retryMaxMs ?? 5000;
     this.#stallMs = options.stallMs ?? 5000;
