@@ -77,6 +77,9 @@ export class TelemetrySender {
       this.options.buffer.ack(seq);
       this.pauses.reset();
     }
+    // An ack at or past the refused frame means its readings are stored after all (an earlier copy was
+    // still queued at the hub): there is nothing left to resend up to it.
+    if (this.resendThrough !== undefined && seq >= this.resendThrough) this.resendThrough = undefined;
     while (this.inFlight.length > 0 && this.inFlight[0]! <= seq) this.inFlight.shift();
     this.pump();
   }

@@ -110,9 +110,15 @@ export class ConnectionManager {
       case 'device-removed':
         registry.device(event.deviceId)?.close(CloseCode.credentialsInvalidated, 'device deleted');
         return;
-      case 'telemetry-committed':
-        registry.device(event.deviceId)?.sendJson({ type: 'ack', seq: event.seq });
+      case 'telemetry-committed': {
+        const device = registry.device(event.deviceId);
+        if (!device) return;
+        // The refused frame's readings are stored after all (an earlier copy was still queued): stop
+        // waiting for a resend the agent, its buffer now acked past it, will never send.
+        if (device.refusedSeq !== undefined && event.seq >= device.refusedSeq) device.refusedSeq = undefined;
+        device.sendJson({ type: 'ack', seq: event.seq });
         return;
+      }
       case 'device-connected': {
         const local = registry.device(event.deviceId);
         if (local && local.id !== event.connId) {

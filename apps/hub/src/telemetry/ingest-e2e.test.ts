@@ -236,13 +236,10 @@ describe('telemetry through the hub while PostgreSQL is down', () => {
     expect(await duplicateKeys(direct!)).toBe(0);
   }, 60_000);
 
-  // KNOWN BUG (reported to the lead; hub ingest and agent, not the writer). A rewinding agent resends frames
-  // that are still queued; the full queue refuses such a resend R; then the queued original of R commits and
-  // is acked. The agent's oldest unacked frame is now above R, so it never sends the frame <= R that the hub
-  // waits for, and the hub refuses every later frame of that connection although storage is healthy again.
-  // Fix: clear the connection's refused seq when an ack >= it is sent (and, in the agent, drop `resendThrough`
-  // once acked past it). This test passes once that is fixed; then turn `it.fails` into `it`.
-  it.fails('[known bug] accepts the next frame once a refused resend was acked through its queued original', async () => {
+  // The rewind resends frames still queued; the full queue refuses such a resend R, then the queued
+  // original of R commits and is acked. The agent never sends a frame <= R again, so the hub must stop
+  // waiting for one once an ack covers R.
+  it('accepts the next frame once a refused resend was acked through its queued original', async () => {
     const { agent, writer } = await setUp({ maxQueueBytes: 20 * READINGS_PER_FRAME * 100 });
     const client = agent.client;
     proxy.cut();
