@@ -47,6 +47,8 @@ export class Connection {
   replaced = false;
   /** The seq of a telemetry frame the sink refused; later frames are refused until the agent rewinds. */
   refusedSeq: number | undefined;
+  /** Highest telemetry seq already published live from this connection: resends are not shown twice. */
+  liveSeq = -1;
   #overCapSince: number | undefined;
   #closing = false;
   readonly #plain: boolean;
