@@ -43,6 +43,18 @@ const settings = {
   deviceConnectsPerMinute: { env: 'EDGEWIRE_DEVICE_CONNECTS_PER_MINUTE', schema: positiveInt.default(15) },
   /** How long a looked-up token is trusted without asking the database again; revocation clears it. */
   tokenCacheMs: { env: 'EDGEWIRE_TOKEN_CACHE_MS', schema: nonNegativeInt.default(5000) },
+  /** Memory the storage writer's queue may hold; beyond it devices are told to slow down (rate_limited). */
+  storageQueueBytes: { env: 'EDGEWIRE_STORAGE_QUEUE_BYTES', schema: positiveInt.default(64 * 1024 * 1024) },
+  /** A storage statement starts as soon as this many readings are queued. */
+  storageBatchReadings: {
+    env: 'EDGEWIRE_STORAGE_BATCH_READINGS',
+    schema: positiveInt.max(100_000).default(5000),
+  },
+  /** Longest a reading waits for company before its statement starts, in ms. */
+  storageBatchDelayMs: {
+    env: 'EDGEWIRE_STORAGE_BATCH_DELAY_MS',
+    schema: positiveInt.max(10_000).default(20),
+  },
   /** permessage-deflate costs CPU and memory per socket; off unless asked for. */
   perMessageDeflate: { env: 'EDGEWIRE_PERMESSAGE_DEFLATE', schema: booleanText },
   /**

@@ -3,6 +3,7 @@
  * runs `edgewire-hub serve` and the hubs that tests (ours, the storage writer's, the agent's) start.
  */
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -25,7 +26,6 @@ import { FrameHandler } from './connections/frame-handler.js';
 import { Heartbeat } from './connections/heartbeat.js';
 import { ConnectionRegistry } from './connections/registry.js';
 import { createMetrics } from './http/metrics.js';
-import { AckOnValidationSink } from './ingest/ack-on-validation-sink.js';
 import { TelemetryIngest } from './ingest/telemetry-ingest.js';
 import type { TelemetrySink } from './ingest/telemetry-sink.js';
 import { createLogger } from './logger.js';
@@ -35,10 +35,11 @@ import { HubStats } from './stats.js';
 import { type Database, openDatabase } from './storage/database.js';
 import { migrate } from './storage/migrate.js';
 import { migrations } from './storage/migrations/index.js';
+import { TelemetryWriter } from './telemetry/telemetry-writer.js';
 
 export interface HubOptions extends Partial<HubConfig> {
   /**
-   * Builds the storage writer; without it the hub acks telemetry on validation (nothing is stored).
+   * Builds the telemetry sink in place of the storage writer (tests plug in instrumented ones).
    * `metrics` is the hub's Prometheus registry, for the writer's own metrics on `/metrics`.
    */
   telemetrySink?: (ctx: { database: Database; logger: Logger; metrics: Registry }) => TelemetrySink;
@@ -62,7 +63,9 @@ export interface RunningHub {
 
 /** Opens the configured database and applies pending migrations. */
 export async function openMigratedDatabase(config: HubConfig, logger: Logger): Promise<Database> {
-  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  // PGlite gets a directory of its own, so the hub's other files (admin endpoint) never mix with its data.
+  const pgliteDir = config.dataDir === undefined ? undefined : join(config.dataDir, 'pgdata');
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: pgliteDir });
   try {
     const applied = await migrate(database, migrations);
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
@@ -83,13 +86,16 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
     const stats = new HubStats();
     const registry = new ConnectionRegistry();
     const metrics = createMetrics(stats, registry);
-    let sink: TelemetrySink;
-    if (telemetrySink) {
-      sink = telemetrySink({ database, logger, metrics });
-    } else {
-      sink = new AckOnValidationSink();
-      logger.warn('no telemetry writer configured: telemetry is acked on validation and NOT stored');
-    }
+    const sink: TelemetrySink = telemetrySink
+      ? telemetrySink({ database, logger, metrics })
+      : new TelemetryWriter({
+          database,
+          logger,
+          registry: metrics,
+          maxQueueBytes: config.storageQueueBytes,
+          batchReadings: config.storageBatchReadings,
+          batchDelayMs: config.storageBatchDelayMs,
+        });
     cleanups.unshift(() => sink.close());
 
     const bus = config.redisUrl
