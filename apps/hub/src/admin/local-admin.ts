@@ -2,7 +2,7 @@
  * How management commands find a running hub: `serve` writes its URL and a fresh admin secret to
  * `<dataDir>/hub-admin.json` (mode 0600) and removes it on shutdown.
  */
-import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface LocalAdmin {
@@ -14,6 +14,7 @@ export interface LocalAdmin {
 const FILE = 'hub-admin.json';
 
 export function writeLocalAdmin(dataDir: string, admin: LocalAdmin): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const path = join(dataDir, FILE);
   writeFileSync(path, JSON.stringify(admin), { mode: 0o600 });
   // `mode` only applies when the file is created; a leftover file keeps its old mode otherwise.

@@ -45,7 +45,8 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
 }
 
 async function openPglite(dataDir: string | undefined): Promise<Database> {
-  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  // The database files are readable by whoever can enter the directory: only the hub's user may.
+  if (dataDir) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const client = dataDir ? new PGlite(dataDir) : new PGlite();
   await client.waitReady;
   const db = drizzlePglite({ client }) as unknown as Db;
