@@ -1,0 +1,124 @@
+/**
+ * The whole system in one process on embedded defaults, for a first look: a hub on PGlite in
+ * `EDGEWIRE_DATA_DIR` (./.edgewire), a simulated Pi streaming into it, and a live summary of what
+ * flows and what is stored. Credentials it creates stay in 0600 files under the data directory.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createLogger, parseConfig, startAgent } from '@edgewire/edge-agent';
+import { startHub } from '@edgewire/hub';
+import { latestResponseSchema, parseServerFrame } from '@edgewire/protocol';
+import WebSocket from 'ws';
+
+const DEVICE = 'sim-pi';
+const dataDir = resolve(process.env.EDGEWIRE_DATA_DIR || '.edgewire');
+const demoDir = join(dataDir, 'demo');
+mkdirSync(demoDir, { recursive: true, mode: 0o700 });
+
+const hub = await startHub({ dataDir });
+
+/** A credential created once and kept in a 0600 file, so restarts reuse the same device and viewer. */
+async function credential(name: string, create: () => Promise<{ token: string }>): Promise<string> {
+  const file = join(demoDir, `${name}.token`);
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const { token } = await create();
+  writeFileSync(file, token, { mode: 0o600 });
+  return token;
+}
+
+const deviceToken = await credential(DEVICE, async () => {
+  // A device left from an earlier run whose token file was removed: start it afresh.
+  await hub.admin.removeDevice(DEVICE).catch(() => {});
+  return hub.admin.addDevice(DEVICE);
+});
+const viewerToken = await credential('viewer', () =>
+  hub.admin.addToken({ permissions: [{ filter: 'devices/#', access: 'read' }] }),
+);
+
+const agentConfig = parseConfig({
+  deviceId: DEVICE,
+  hub: { url: hub.url },
+  logLevel: 'warn',
+  buffer: { path: join(demoDir, 'agent-buffer.db'), maxBytes: '16MB' },
+  sensors: [
+    {
+      type: 'simulated',
+      rateHz: 2,
+      signals: [
+        { metric: 'temperature', unit: '°C', wave: 'sine', periodSec: 120, min: 18, max: 26, noise: 0.1 },
+        { metric: 'humidity', unit: '%', wave: 'random-walk', min: 30, max: 70 },
+        { metric: 'power', unit: 'W', wave: 'square', periodSec: 30, min: 40, max: 900, noise: 5 },
+      ],
+    },
+    { type: 'system', intervalSec: 10 },
+  ],
+});
+const agent = await startAgent(agentConfig, {
+  token: deviceToken,
+  logger: createLogger('warn'),
+});
+
+// Watch the live stream the way a dashboard would.
+const live = new Map<string, number>();
+let delivered = 0;
+const watcher = new WebSocket(`${hub.url.replace(/^http/, 'ws')}/ws`, {
+  headers: { authorization: `Bearer ${viewerToken}`, topics: `devices/${DEVICE}/telemetry/#` },
+});
+watcher.on('message', (data) => {
+  const parsed = parseServerFrame(data.toString());
+  if (!parsed.ok || parsed.frame.type !== 'msg') return;
+  delivered++;
+  const metric = parsed.frame.topic.split('/').pop()!;
+  const payload = parsed.frame.payload as { value?: number };
+  if (typeof payload?.value === 'number') live.set(metric, payload.value);
+});
+
+const viewerFile = join(demoDir, 'viewer.token');
+console.log(`
+  edgewire is running
+    hub           ${hub.url}   (health: ${hub.url}/healthz, metrics: ${hub.url}/metrics)
+    data          ${dataDir}   (embedded PGlite)
+    device        ${DEVICE}, a simulated Pi streaming temperature, humidity, power and system metrics
+
+  Try, in another terminal:
+    curl -H "Authorization: Bearer $(cat ${viewerFile})" ${hub.url}/api/devices/${DEVICE}/latest
+    curl -H "Authorization: Bearer $(cat ${viewerFile})" -H "Accept: text/csv" \\
+         "${hub.url}/api/devices/${DEVICE}/readings?metric=temperature&bucket=10s"
+    pnpm hub --help            (device add, token add, … work while the hub runs)
+
+  Ctrl-C stops everything (the agent keeps unacknowledged readings on disk for next time).
+`);
+
+const summary = setInterval(async () => {
+  const stats = agent.stats();
+  let stored = '?';
+  try {
+    const response = await fetch(`${hub.url}/api/devices/${DEVICE}/latest`, {
+      headers: { authorization: `Bearer ${viewerToken}` },
+    });
+    if (response.ok) {
+      const latest = latestResponseSchema.parse(await response.json());
+      const newest = Math.max(...latest.metrics.map((m) => m.t));
+      stored = `stored: ${latest.metrics.length} metrics, newest ${((Date.now() - newest) / 1000).toFixed(1)} s ago`;
+    }
+  } catch {
+    stored = 'history unavailable';
+  }
+  const values = [...live].map(([m, v]) => `${m}=${v.toFixed(1)}`).join(' ');
+  console.log(
+    `[${new Date().toISOString().slice(11, 19)}] ${stats.state} · acked seq ${stats.ackedSeq} · buffered ${stats.buffer.readings} · live msgs ${delivered} · ${stored} · ${values}`,
+  );
+}, 5000);
+
+let stopping = false;
+async function stop(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  clearInterval(summary);
+  watcher.close();
+  await agent.close();
+  await hub.close();
+  process.exit(0);
+}
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);

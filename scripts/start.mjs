@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+/**
+ * The newcomer's one command: `node scripts/start.mjs`. Installs the workspace on first use (pinned pnpm via
+ * npx, no root, no corepack), then runs the demo: a hub on embedded PGlite and a simulated Pi streaming to it.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 20 || (major === 20 && minor < 19)) {
+  console.error(`edgewire needs Node.js 20.19 or newer; this is ${process.versions.node}.`);
+  process.exit(1);
+}
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  console.log(`usage: node scripts/start.mjs
+
+Runs the whole system on embedded defaults: the hub (PGlite in ./.edgewire, in-process bus) on
+http://127.0.0.1:8080 and a simulated edge agent streaming readings into it. Installs dependencies first
+when they are missing. Settings: EDGEWIRE_PORT, EDGEWIRE_DATA_DIR, EDGEWIRE_LOG_LEVEL (see README).`);
+  process.exit(0);
+}
+
+if (!existsSync(new URL('../node_modules/.modules.yaml', import.meta.url))) {
+  console.log('Installing dependencies (first run only)…');
+  const pnpm = JSON.parse(
+    spawnSync('node', ['-p', 'JSON.stringify(require("./package.json").packageManager)'], {
+      cwd: root,
+      encoding: 'utf8',
+    }).stdout,
+  ).split('+')[0];
+  const install = spawnSync('npx', ['--yes', pnpm, 'install', '--frozen-lockfile'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  if (install.status !== 0) process.exit(install.status ?? 1);
+}
+
+const tsx = createRequire(import.meta.url).resolve('tsx');
+const demo = spawn(
+  process.execPath,
+  ['--conditions=source', '--import', tsx, fileURLToPath(new URL('demo.ts', import.meta.url))],
+  { cwd: root, stdio: 'inherit' },
+);
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => demo.kill(signal));
+demo.on('exit', (code, signal) => process.exit(signal ? 0 : (code ?? 1)));
