@@ -13,6 +13,13 @@ const benches: Record<string, () => Promise<void>> = {
   drain: () => benchDrain(),
 };
 
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  console.log(`usage: run.ts [${Object.keys(benches).join('] [')}] [--help]
+Agent benchmarks (all by default): buffer append throughput, agent RSS and CPU at 100 readings/s,
+time to drain 1,000,000 buffered readings into a hub on PostgreSQL. Figures go to stdout.`);
+  process.exit(0);
+}
+
 pinSelf(HUB_CPU);
 buildAgent();
 console.log(

@@ -9,6 +9,14 @@ import { fileURLToPath } from 'node:url';
 /** Broker benchmarks, then the storage ones (listed here by their owners). */
 const BENCHMARKS = ['fanout.ts', 'peak.ts', 'memory.ts', 'handshakes.ts', 'ingest.ts', 'ingest-latency.ts'];
 
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  console.log(`usage: run.ts [--help]
+Runs every hub benchmark in turn, each in its own processes, printing figures:
+  ${BENCHMARKS.join(', ')}
+Run one alone (each takes --help): node --conditions=source --import tsx bench/<name> --help`);
+  process.exit(0);
+}
+
 let failed = false;
 for (const name of BENCHMARKS) {
   const script = fileURLToPath(new URL(`./${name}`, import.meta.url));
