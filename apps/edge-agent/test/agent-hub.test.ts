@@ -5,7 +5,6 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type RunningHub, startHub } from '@edgewire/hub';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type RunningAgent, startAgent } from '../src/agent.js';
@@ -13,6 +12,7 @@ import { BYTES_PER_READING, ReadingBuffer } from '../src/buffer/reading-buffer.j
 import { type AgentConfigInput, parseConfig } from '../src/config.js';
 import { FakeGpioChip } from './support/fake-gpio.js';
 import { fakeSysfsGpio, PI4_KERNEL_6_6 } from './support/fake-sysfs.js';
+import { type RunningHub, startTestHub } from './support/hub-harness.js';
 import { captureLogs } from './support/log-capture.js';
 import { waitFor } from './support/wait.js';
 
@@ -22,15 +22,7 @@ afterEach(async () => {
 });
 
 async function hub(overrides: { maxFrameBytes?: number } = {}): Promise<RunningHub> {
-  const running = await startHub({
-    host: '127.0.0.1',
-    port: 0,
-    dataDir: undefined,
-    logLevel: 'warn',
-    logDestination: { write: () => undefined },
-    env: {},
-    ...overrides,
-  });
+  const running = await startTestHub(overrides);
   cleanups.push(() => running.close());
   return running;
 }

@@ -4,8 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { type RunningHub, startHub } from '@edgewire/hub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningHub, startTestHub } from './support/hub-harness.js';
 
 const exec = promisify(execFile);
 // The sources, as `pnpm agent` runs them: a bin would run a dist/ left from an older build.
@@ -38,14 +38,7 @@ function configFile(text: string): string {
 describe('edgewire-agent CLI', () => {
   let hub: RunningHub;
   beforeAll(async () => {
-    hub = await startHub({
-      host: '127.0.0.1',
-      port: 0,
-      dataDir: undefined,
-      logLevel: 'warn',
-      logDestination: { write: () => undefined },
-      env: {},
-    });
+    hub = await startTestHub();
   });
   afterAll(() => hub.close());
 

@@ -1,9 +1,8 @@
 /**
- * A real hub in-process, storing telemetry in a fresh PostgreSQL database through the hub's own
- * storage writer, so "stored" in an agent test means a row in the readings table.
- *
- * The storage writer and the test-database helper are not exported by @edgewire/hub yet; they are
- * reached by path until they are.
+ * A real hub in-process, quiet, on a free port: storing telemetry through its own storage writer in a
+ * fresh PostgreSQL database (or in-memory PGlite), so "stored" in an agent test means a row in the
+ * readings table. The writer's options and the test-database helper are reached by path: @edgewire/hub
+ * does not export its test support.
  */
 import { type RunningHub, startHub } from '@edgewire/hub';
 import { TelemetryWriter, type TelemetryWriterOptions } from '../../../hub/src/telemetry/telemetry-writer.js';
@@ -13,23 +12,31 @@ export type { RunningHub, TestDatabase };
 export { createTestDatabase };
 
 export interface TestHubOptions {
-  databaseUrl: string;
+  /** A PostgreSQL test database; in-memory PGlite without it. */
+  databaseUrl?: string;
+  maxFrameBytes?: number;
   port?: number;
   heartbeatSec?: number;
   writer?: Partial<TelemetryWriterOptions>;
 }
 
-export function startTestHub(options: TestHubOptions): Promise<RunningHub> {
+export function startTestHub(options: TestHubOptions = {}): Promise<RunningHub> {
   return startHub({
     host: '127.0.0.1',
     port: options.port ?? 0,
     dataDir: undefined,
     databaseUrl: options.databaseUrl,
     heartbeatSec: options.heartbeatSec ?? 20,
+    ...(options.maxFrameBytes === undefined ? {} : { maxFrameBytes: options.maxFrameBytes }),
     logLevel: 'warn',
     logDestination: { write: () => undefined },
     env: {},
-    telemetrySink: ({ database, logger }) => new TelemetryWriter({ database, logger, ...options.writer }),
+    ...(options.writer === undefined
+      ? {}
+      : {
+          telemetrySink: ({ database, logger }) =>
+            new TelemetryWriter({ database, logger, ...options.writer }),
+        }),
   });
 }
 
