@@ -1,10 +1,30 @@
 /**
  * The hub side of the broker benchmarks, in its own process (the benchmark pins it to its own core):
- * in-memory PGlite, the default sink, abuse limits out of the way. It registers `BENCH_DEVICES`
+ * in-memory PGlite, abuse limits out of the way, and telemetry acked without being stored: these
+ * benchmarks measure the broker alone (the storage writer's cost is what bench/ingest*.ts measure). It registers `BENCH_DEVICES`
  * devices and a client token that may read everything, reports them over IPC, and answers
  * `usage` (CPU time and memory, after a full GC if asked) until told to `close`.
  */
 import { startHub } from '../src/hub.js';
+import type { TelemetrySink } from '../src/ingest/telemetry-sink.js';
+
+/** Acks every batch on the next tick and stores nothing: keeps the database out of broker figures. */
+function discardingSink(): TelemetrySink {
+  const listeners: Array<(deviceId: string, seq: number) => void> = [];
+  return {
+    healthy: true,
+    offer: (batch) => {
+      queueMicrotask(() => {
+        for (const listener of listeners) listener(batch.deviceId, batch.seq);
+      });
+      return true;
+    },
+    onCommitted: (listener) => {
+      listeners.push(listener);
+    },
+    close: async () => {},
+  };
+}
 
 export interface BrokerHubReady {
   type: 'ready';
@@ -32,6 +52,7 @@ const hub = await startHub({
   handshakeRatePerAddress: 1_000_000,
   deviceConnectsPerMinute: 1_000_000,
   tokenCacheMs: Number(process.env.BENCH_TOKEN_CACHE_MS ?? 5000),
+  telemetrySink: discardingSink,
 });
 const registered = [];
 for (let i = 0; i < devices; i++) registered.push(await hub.admin.addDevice(`bench-${i}`));
