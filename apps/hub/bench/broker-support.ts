@@ -2,10 +2,12 @@
  * Shared by the broker benchmarks: the hub (`broker-hub.ts`) in a child process pinned to CPU 0, this
  * load generator pinned to CPU 1, and a latency histogram cheap enough for millions of samples.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import WebSocket from 'ws';
+import { execFileSync } from 'node:child_process';
 import type { BrokerHubReady, BrokerHubUsage } from './broker-hub.js';
+import { spawnHubProcess } from './hub-process.js';
+
+export { openSocket, sleep } from './hub-process.js';
+
 import { RawSubscriber } from './raw-subscriber.js';
 
 export interface BrokerHub extends BrokerHubReady {
@@ -27,53 +29,25 @@ export async function spawnBrokerHub(options: {
   devices: number;
   tokenCacheMs?: number;
 }): Promise<BrokerHub> {
-  const script = fileURLToPath(new URL('./broker-hub.ts', import.meta.url));
-  const child: ChildProcess = spawn(
-    'taskset',
-    [
-      '-c',
-      String(HUB_CPU),
-      process.execPath,
+  const hub = await spawnHubProcess<BrokerHubReady>({
+    script: 'broker-hub.ts',
+    cpu: HUB_CPU,
+    nodeArgs: [
       // BENCH_HUB_PROFILE=<dir> writes a CPU profile of the hub there, to see where its time goes.
       ...(process.env.BENCH_HUB_PROFILE
         ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_HUB_PROFILE}`]
         : []),
       '--expose-gc',
-      '--conditions=source',
-      '--import',
-      'tsx',
-      script,
     ],
-    {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      env: {
-        ...process.env,
-        BENCH_DEVICES: String(options.devices),
-        BENCH_TOKEN_CACHE_MS: String(options.tokenCacheMs ?? 5000),
-      },
+    env: {
+      BENCH_DEVICES: String(options.devices),
+      BENCH_TOKEN_CACHE_MS: String(options.tokenCacheMs ?? 5000),
     },
-  );
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const ready = await new Promise<BrokerHubReady>((resolve, reject) => {
-    child.once('message', (m) => resolve(m as BrokerHubReady));
-    child.once('exit', (code) => reject(new Error(`bench hub exited with ${code}`)));
   });
   return {
-    ...ready,
-    usage: (gc = false) =>
-      new Promise((resolve) => {
-        const onMessage = (m: { type: string }) => {
-          if (m.type !== 'usage') return;
-          child.off('message', onMessage);
-          resolve(m as BrokerHubUsage);
-        };
-        child.on('message', onMessage);
-        child.send({ type: 'usage', gc });
-      }),
-    close: async () => {
-      child.send({ type: 'close' });
-      await exited;
-    },
+    ...hub.ready,
+    usage: (gc = false) => hub.request<BrokerHubUsage>('usage', { gc }),
+    close: () => hub.close(),
   };
 }
 
@@ -114,17 +88,5 @@ export function subscribe(hub: BrokerHub): Promise<RawSubscriber> {
   return RawSubscriber.open(`${hub.url}/ws`, {
     Authorization: `Bearer ${hub.readerToken}`,
     Topics: 'devices/+/telemetry/#',
-  });
-}
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Opens a `ws` connection with a bearer token; resolves once the hub's `welcome` arrived. */
-export function openSocket(url: string, token: string): Promise<WebSocket> {
-  const socket = new WebSocket(url.replace(/^http/, 'ws'), { headers: { authorization: `Bearer ${token}` } });
-  return new Promise((resolve, reject) => {
-    socket.once('message', () => resolve(socket));
-    socket.once('unexpected-response', (_req, res) => reject(new Error(`refused with ${res.statusCode}`)));
-    socket.once('error', reject);
   });
 }
