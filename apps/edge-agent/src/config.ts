@@ -4,7 +4,7 @@
  * guess what was wrong.
  */
 import { readFileSync } from 'node:fs';
-import { deviceIdSchema, formatPath, NAME_PATTERN } from '@edgewire/protocol';
+import { deviceIdSchema, formatPath, nameSchema } from '@edgewire/protocol';
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 
@@ -39,9 +39,7 @@ const byteSize = z.union([
   }),
 ]);
 
-const metricName = z
-  .string()
-  .regex(NAME_PATTERN, 'expected 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit');
+const metricName = nameSchema;
 const unit = z.string().min(1).max(32);
 
 /** How one parsed field becomes a reading: value × scale + offset. */
@@ -81,7 +79,7 @@ const lineParserSchema = z.discriminatedUnion('format', [
 ]);
 export type LineParserConfig = z.output<typeof lineParserSchema>;
 
-const sensorName = z.string().regex(NAME_PATTERN, 'expected 1-128 letters, digits, ".", "_" or "-"');
+const sensorName = nameSchema;
 
 const systemSensorSchema = z.strictObject({
   type: z.literal('system'),

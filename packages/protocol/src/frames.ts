@@ -3,7 +3,7 @@
  * hub, the agent and the dashboard cannot drift apart.
  */
 import { z } from 'zod';
-import { filterSchema, NAME_PATTERN, permissionSchema, topicSchema } from './identity.js';
+import { filterSchema, nameSchema, permissionSchema, topicSchema } from './identity.js';
 
 /** Readings in one telemetry frame; an agent sends larger backlogs as several frames. */
 export const MAX_READINGS_PER_FRAME = 5000;
@@ -35,9 +35,7 @@ export const timestampSchema = z.union([
 ]);
 
 export const readingSchema = z.object({
-  metric: z
-    .string()
-    .regex(NAME_PATTERN, 'expected 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit'),
+  metric: nameSchema,
   value: z.number(),
   ts: timestampSchema,
   unit: z.string().max(32).optional(),

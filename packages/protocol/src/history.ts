@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { timestampSchema } from './frames.js';
-import { NAME_PATTERN } from './identity.js';
+import { nameSchema } from './identity.js';
 
 export const AGGREGATES = ['avg', 'min', 'max', 'last', 'count'] as const;
 export const aggregateSchema = z.enum(AGGREGATES, { error: `expected one of ${AGGREGATES.join(', ')}` });
@@ -59,9 +59,7 @@ const queryTimeSchema = z.string().transform((text, ctx) => {
   return parsed.data;
 });
 
-const metricName = z
-  .string()
-  .regex(NAME_PATTERN, 'expected 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit');
+const metricName = nameSchema;
 
 /** `metric=a&metric=b` or `metric=a,b`. */
 const metricsSchema = z

@@ -6,12 +6,12 @@ export const DEVICE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /** A metric or command name: one topic level, same alphabet as device ids. */
 export const NAME_PATTERN = DEVICE_ID_PATTERN;
 
-export const deviceIdSchema = z
-  .string()
-  .regex(
-    DEVICE_ID_PATTERN,
-    'expected 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit',
-  );
+/** What a device id or name must look like, in the words errors use. */
+export const NAME_RULE = 'expected 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit';
+
+export const deviceIdSchema = z.string().regex(DEVICE_ID_PATTERN, NAME_RULE);
+/** A metric, command or sensor name. */
+export const nameSchema = z.string().regex(NAME_PATTERN, NAME_RULE);
 
 /** A string checked by one of the topic validators, which say in words what is wrong. */
 const checkedString = (check: (value: string) => string | null) =>

@@ -3,7 +3,7 @@
  * `RunningHub.admin`. Every change that takes rights away is announced on the bus, which closes the
  * affected connections (4003) and clears the token cache wherever they are.
  */
-import { deviceIdSchema, filterError, type Permission } from '@edgewire/protocol';
+import { deviceIdSchema, filterError, NAME_RULE, type Permission } from '@edgewire/protocol';
 import type { IssuedToken, TokenStore } from '../auth/token-store.js';
 import type { Bus } from '../bus/bus.js';
 
@@ -43,9 +43,7 @@ export class AdminService implements AdminApi {
 
   async addDevice(id: string): Promise<IssuedToken> {
     if (!deviceIdSchema.safeParse(id).success) {
-      throw new InvalidRequestError(
-        'device id: expected 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit',
-      );
+      throw new InvalidRequestError(`device id: ${NAME_RULE}`);
     }
     const issued = await this.store.addDevice(id);
     return { id, token: issued.token };

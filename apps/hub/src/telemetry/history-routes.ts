@@ -3,7 +3,7 @@
  * needs the same right as watching it live: read access to `devices/{id}/#`, checked by the
  * `authorizeRead` the hub supplies (it throws an error carrying `statusCode` 401 or 403).
  */
-import { describeQueryError, deviceIdSchema, historyQuerySchema } from '@edgewire/protocol';
+import { describeQueryError, deviceIdSchema, historyQuerySchema, NAME_RULE } from '@edgewire/protocol';
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Database } from '../storage/database.js';
 import { readHistory, readLatest, resolveHistoryRequest } from './history.js';
@@ -46,10 +46,7 @@ export const historyRoutes: FastifyPluginAsync<HistoryRoutesOptions> = async (
   /** Checks the id and the caller's right to read the device; false when it already answered. */
   const admitted = async (request: DeviceRequest, reply: FastifyReply): Promise<boolean> => {
     if (!deviceIdSchema.safeParse(request.params.id).success) {
-      await badRequest(
-        reply,
-        'id: expected 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit',
-      );
+      await badRequest(reply, `id: ${NAME_RULE}`);
       return false;
     }
     await authorizeRead(request, `devices/${request.params.id}/#`);
