@@ -4,7 +4,7 @@
  * npx, no root, no corepack), then runs the demo: a hub on embedded PGlite and a simulated Pi streaming to it.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -25,12 +25,9 @@ when they are missing. Settings: EDGEWIRE_PORT, EDGEWIRE_DATA_DIR, EDGEWIRE_LOG_
 
 if (!existsSync(new URL('../node_modules/.modules.yaml', import.meta.url))) {
   console.log('Installing dependencies (first run only)…');
-  const pnpm = JSON.parse(
-    spawnSync('node', ['-p', 'JSON.stringify(require("./package.json").packageManager)'], {
-      cwd: root,
-      encoding: 'utf8',
-    }).stdout,
-  ).split('+')[0];
+  // The pinned version without its hash: `npx` takes a plain name@version.
+  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  const pnpm = manifest.packageManager.split('+')[0];
   const install = spawnSync('npx', ['--yes', pnpm, 'install', '--frozen-lockfile'], {
     cwd: root,
     stdio: 'inherit',
