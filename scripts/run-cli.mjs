@@ -14,11 +14,18 @@ export async function runCli(packageUrl) {
     await import(dist.href);
     return;
   }
-  const tsx = createRequire(packageUrl).resolve('tsx');
-  const source = fileURLToPath(new URL('src/cli.ts', packageUrl));
+  runTypeScript(new URL('src/cli.ts', packageUrl), process.argv.slice(2));
+}
+
+/**
+ * Runs a TypeScript file through tsx in a child Node with the `source` condition (workspace packages
+ * resolve to their sources), and ends this process the way the child ended.
+ */
+export function runTypeScript(sourceUrl, args = []) {
+  const tsx = createRequire(sourceUrl).resolve('tsx');
   const child = spawn(
     process.execPath,
-    ['--conditions=source', '--import', tsx, source, ...process.argv.slice(2)],
+    ['--conditions=source', '--import', tsx, fileURLToPath(sourceUrl), ...args],
     { stdio: 'inherit' },
   );
   // The child owns the work; forward the signals systemd and terminals send so it shuts down gracefully.

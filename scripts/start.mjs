@@ -3,10 +3,10 @@
  * The newcomer's one command: `node scripts/start.mjs`. Installs the workspace on first use (pinned pnpm via
  * npx, no root, no corepack), then runs the demo: a hub on embedded PGlite and a simulated Pi streaming to it.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { runTypeScript } from './run-cli.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const [major, minor] = process.versions.node.split('.').map(Number);
@@ -35,11 +35,6 @@ if (!existsSync(new URL('../node_modules/.modules.yaml', import.meta.url))) {
   if (install.status !== 0) process.exit(install.status ?? 1);
 }
 
-const tsx = createRequire(import.meta.url).resolve('tsx');
-const demo = spawn(
-  process.execPath,
-  ['--conditions=source', '--import', tsx, fileURLToPath(new URL('demo.ts', import.meta.url))],
-  { cwd: root, stdio: 'inherit' },
-);
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => demo.kill(signal));
-demo.on('exit', (code, signal) => process.exit(signal ? 0 : (code ?? 1)));
+// The demo's relative paths (./.edgewire) mean the repository root, wherever this was started from.
+process.chdir(root);
+runTypeScript(new URL('demo.ts', import.meta.url));
