@@ -5,8 +5,9 @@
  * pub/sub itself: during a Redis outage, instances still serve their own connections.
  */
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { createRedis } from '../cluster/redis-client.js';
 import type { Bus, BusMessage, ControlEvent, LocalDelivery } from './bus.js';
 
 interface Envelope<T> {
@@ -31,10 +32,8 @@ export class RedisBus implements Bus {
     prefix: string,
     private readonly logger: Logger,
   ) {
-    // Redis errors name the host, never the password; ioredis keeps reconnecting on its own.
-    const onError = (error: Error) => this.logger.warn({ err: error.message }, 'redis bus error');
-    this.#publisher = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 }).on('error', onError);
-    this.#subscriber = new Redis(url, { lazyConnect: true }).on('error', onError);
+    this.#publisher = createRedis(url, logger, 'bus', 'commands');
+    this.#subscriber = createRedis(url, logger, 'bus', 'subscriber');
     this.#messages = `${prefix}:messages`;
     this.#controls = `${prefix}:control`;
   }

@@ -4,9 +4,10 @@
  * instance that died without cleaning up stop counting within `ALIVE_TTL_MS`.
  */
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ConnectionSlots, ReleaseSlot } from './connection-slots.js';
+import { createRedis } from './redis-client.js';
 
 const ALIVE_TTL_MS = 15_000;
 const ALIVE_REFRESH_MS = 5_000;
@@ -44,8 +45,7 @@ export class RedisSlots implements ConnectionSlots {
   }
 
   static async connect(url: string, prefix: string, logger: Logger): Promise<RedisSlots> {
-    const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-    redis.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis slots error'));
+    const redis = createRedis(url, logger, 'slots', 'commands');
     await redis.connect();
     const slots = new RedisSlots(redis, prefix, logger);
     await slots.#heartbeat();

@@ -3,9 +3,10 @@
  * bus delivers retained messages), and writes through to a Redis hash that a newly started instance
  * loads, so it knows the presence of devices that connected before it did.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { BusMessage } from '../bus/bus.js';
+import { createRedis } from '../cluster/redis-client.js';
 import { MemoryRetainedStore, type RetainedStore } from './retained-store.js';
 
 export class RedisRetainedStore implements RetainedStore {
@@ -18,8 +19,7 @@ export class RedisRetainedStore implements RetainedStore {
   ) {}
 
   static async connect(url: string, prefix: string, logger: Logger): Promise<RedisRetainedStore> {
-    const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-    redis.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis retained store error'));
+    const redis = createRedis(url, logger, 'retained store', 'commands');
     await redis.connect();
     const store = new RedisRetainedStore(redis, `${prefix}:retained`, logger);
     for (const text of Object.values(await redis.hgetall(store.key))) {
