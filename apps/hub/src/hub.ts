@@ -17,8 +17,10 @@ import { TokenStore } from './auth/token-store.js';
 import { Broker } from './broker.js';
 import { LocalFanout } from './bus/local-fanout.js';
 import { MemoryBus } from './bus/memory-bus.js';
+import { Recoveries } from './bus/recovery.js';
 import { RedisBus } from './bus/redis-bus.js';
 import { MemorySlots } from './cluster/connection-slots.js';
+import { redisTargetOf } from './cluster/redis-client.js';
 import { RedisSlots } from './cluster/redis-slots.js';
 import { type HubConfig, loadConfig } from './config.js';
 import { ConnectionManager } from './connections/connection-manager.js';
@@ -83,8 +85,14 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
   const database = await openMigratedDatabase(config, logger);
   const cleanups: Array<() => Promise<void>> = [() => database.close()];
   try {
+    const redis = redisTargetOf(config);
+    const history = { size: config.historySize, ttlMs: config.historyTtlSec * 1000 };
+    const bus = redis
+      ? await RedisBus.connect({ target: redis, prefix: config.redisPrefix, logger, history })
+      : new MemoryBus(history);
+    cleanups.unshift(() => bus.close());
     const stats = new HubStats();
-    const registry = new ConnectionRegistry();
+    const registry = new ConnectionRegistry(bus);
     const metrics = createMetrics(stats, registry);
     const sink: TelemetrySink = telemetrySink
       ? telemetrySink({ database, logger, metrics })
@@ -98,19 +106,23 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
         });
     cleanups.unshift(() => sink.close());
 
-    const bus = config.redisUrl
-      ? await RedisBus.connect(config.redisUrl, config.redisPrefix, logger)
-      : new MemoryBus();
-    cleanups.unshift(() => bus.close());
-    const retained = config.redisUrl
-      ? await RedisRetainedStore.connect(config.redisUrl, config.redisPrefix, logger)
+    const retained = redis
+      ? await RedisRetainedStore.connect(redis, config.redisPrefix, logger)
       : new MemoryRetainedStore();
     cleanups.unshift(() => retained.close());
     const broker = new Broker(bus, retained);
     const store = new TokenStore(database);
     const tokenCache = new TokenCache(store, config.tokenCacheMs);
     const admin = new AdminService(store, bus);
-    const frames = new FrameHandler(registry, broker, new TelemetryIngest(broker, sink, bus), stats, config);
+    const recoveries = new Recoveries(bus);
+    const frames = new FrameHandler(
+      registry,
+      broker,
+      new TelemetryIngest(broker, sink, bus),
+      stats,
+      config,
+      recoveries,
+    );
     const connections = new ConnectionManager({
       registry,
       broker,
@@ -121,13 +133,11 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
       limits: config,
       heartbeatSec: config.heartbeatSec,
     });
-    bus.attach(new LocalFanout(registry, retained, stats), (event) => {
+    bus.attach(new LocalFanout(registry, retained, stats, recoveries), (event) => {
       if (event.type === 'token-invalidated' || event.type === 'device-removed') tokenCache.clear();
       connections.onControl(event);
     });
-    const slots = config.redisUrl
-      ? await RedisSlots.connect(config.redisUrl, config.redisPrefix, logger)
-      : new MemorySlots();
+    const slots = redis ? await RedisSlots.connect(redis, config.redisPrefix, logger) : new MemorySlots();
     cleanups.unshift(() => slots.close());
     const handshake = new Handshake(tokenCache, slots, stats, config);
     const adminSecret = randomBytes(32).toString('base64url');

@@ -4,10 +4,9 @@
  * instance that died without cleaning up stop counting within `ALIVE_TTL_MS`.
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ConnectionSlots, ReleaseSlot } from './connection-slots.js';
-import { createRedis } from './redis-client.js';
+import { createRedis, type RedisClient, type RedisTarget } from './redis-client.js';
 
 const ALIVE_TTL_MS = 15_000;
 const ALIVE_REFRESH_MS = 5_000;
@@ -36,7 +35,8 @@ export class RedisSlots implements ConnectionSlots {
   readonly #timer: NodeJS.Timeout;
 
   private constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
+    /** Hash-tagged, so that the script's keys share one Redis Cluster slot. */
     private readonly prefix: string,
     private readonly logger: Logger,
   ) {
@@ -44,10 +44,10 @@ export class RedisSlots implements ConnectionSlots {
     this.#timer.unref();
   }
 
-  static async connect(url: string, prefix: string, logger: Logger): Promise<RedisSlots> {
-    const redis = createRedis(url, logger, 'slots', 'commands');
+  static async connect(target: RedisTarget, prefix: string, logger: Logger): Promise<RedisSlots> {
+    const redis = createRedis(target, logger, 'slots', 'commands');
     await redis.connect();
-    const slots = new RedisSlots(redis, prefix, logger);
+    const slots = new RedisSlots(redis, `{${prefix}}`, logger);
     await slots.#heartbeat();
     return slots;
   }
