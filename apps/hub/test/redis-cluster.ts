@@ -155,3 +155,26 @@ export async function clusterRedis(): Promise<RedisUnderTest> {
     stop: () => cluster.stop(),
   };
 }
+
+/** Every command Redis executes (on every master of a cluster), as argument lists, until `stop`. */
+export async function monitorRedis(
+  redis: RedisUnderTest,
+): Promise<{ commands: string[][]; stop(): Promise<void> }> {
+  const commands: string[][] = [];
+  const client = redis.client();
+  const servers: Redis[] =
+    client instanceof Cluster
+      ? await new Promise<Redis[]>((resolve) => client.once('ready', () => resolve(client.nodes('master'))))
+      : [client];
+  const monitors = await Promise.all(servers.map((server) => server.monitor()));
+  for (const monitor of monitors) {
+    monitor.on('monitor', (_time: string, args: string[]) => commands.push(args));
+  }
+  return {
+    commands,
+    stop: async () => {
+      for (const monitor of monitors) monitor.disconnect();
+      await client.quit();
+    },
+  };
+}
