@@ -20,7 +20,8 @@ import { MemoryBus } from './bus/memory-bus.js';
 import { Recoveries } from './bus/recovery.js';
 import { RedisBus } from './bus/redis-bus.js';
 import { MemorySlots } from './cluster/connection-slots.js';
-import { redisTargetOf } from './cluster/redis-client.js';
+import { InstanceLease } from './cluster/instance-lease.js';
+import { createRedis, redisTargetOf } from './cluster/redis-client.js';
 import { RedisSlots } from './cluster/redis-slots.js';
 import { type HubConfig, loadConfig } from './config.js';
 import { ConnectionManager } from './connections/connection-manager.js';
@@ -31,6 +32,7 @@ import { createMetrics } from './http/metrics.js';
 import { TelemetryIngest } from './ingest/telemetry-ingest.js';
 import type { TelemetrySink } from './ingest/telemetry-sink.js';
 import { createLogger } from './logger.js';
+import { ClusterPresence, LocalPresence } from './presence.js';
 import { RedisRetainedStore } from './retained/redis-retained-store.js';
 import { MemoryRetainedStore } from './retained/retained-store.js';
 import { HubStats } from './stats.js';
@@ -123,9 +125,26 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
       config,
       recoveries,
     );
+    const clusterState = redis ? createRedis(redis, logger, 'cluster state', 'commands') : undefined;
+    if (clusterState) {
+      await clusterState.connect();
+      cleanups.unshift(() => clusterState.quit().then(() => {}));
+    }
+    const lease = clusterState
+      ? new InstanceLease(clusterState, `{${config.redisPrefix}}`, logger)
+      : undefined;
+    if (lease) {
+      await lease.refresh();
+      cleanups.unshift(() => lease.release());
+    }
+    const presence =
+      clusterState && lease
+        ? new ClusterPresence(broker, clusterState, lease, logger)
+        : new LocalPresence(broker);
+    cleanups.unshift(() => presence.close());
     const connections = new ConnectionManager({
       registry,
-      broker,
+      presence,
       bus,
       frames,
       stats,
@@ -137,8 +156,7 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
       if (event.type === 'token-invalidated' || event.type === 'device-removed') tokenCache.clear();
       connections.onControl(event);
     });
-    const slots = redis ? await RedisSlots.connect(redis, config.redisPrefix, logger) : new MemorySlots();
-    cleanups.unshift(() => slots.close());
+    const slots = clusterState && lease ? new RedisSlots(clusterState, lease, logger) : new MemorySlots();
     const handshake = new Handshake(tokenCache, slots, stats, config);
     const adminSecret = randomBytes(32).toString('base64url');
     const app = await buildApp({
