@@ -116,8 +116,12 @@ export class RedisBus implements Bus {
     else await subscriber.subscribe(bus.#inbox(bus.#instance));
     bus.#hello();
     // ioredis resubscribes by itself after a reconnection; the others may have forgotten us meanwhile.
+    // Whichever of the two connections comes back last makes the announcement go through.
     subscriber.on('ready', () => bus.#hello());
-    bus.#publisher.on('ready', () => bus.#restartUnrecorded());
+    bus.#publisher.on('ready', () => {
+      bus.#restartUnrecorded();
+      bus.#hello();
+    });
     return bus;
   }
 
