@@ -56,6 +56,10 @@ const settings = {
   historySize: { env: 'EDGEWIRE_HISTORY_SIZE', schema: nonNegativeInt.max(1_000_000).default(1000) },
   /** How long history is kept: older messages are not replayed, and a stream no one watches is dropped. */
   historyTtlSec: { env: 'EDGEWIRE_HISTORY_TTL_SEC', schema: positiveInt.max(86_400).default(120) },
+  /** PEM certificate (chain) file: with `tlsKey`, the hub serves HTTPS and WSS itself. */
+  tlsCert: { env: 'EDGEWIRE_TLS_CERT', schema: z.string().min(1).optional() },
+  /** PEM private key file of `tlsCert`. */
+  tlsKey: { env: 'EDGEWIRE_TLS_KEY', schema: z.string().min(1).optional() },
   /** Prefix of the Redis channels, so that several clusters (or test runs) can share one Redis. */
   redisPrefix: { env: 'EDGEWIRE_REDIS_PREFIX', schema: z.string().min(1).default('edgewire') },
   heartbeatSec: { env: 'EDGEWIRE_HEARTBEAT_SEC', schema: z.coerce.number().positive().max(3600).default(20) },
@@ -127,6 +131,12 @@ export function loadConfig(
       throw new ConfigError(`${name}: ${result.error.issues[0]?.message ?? 'invalid value'}`);
     }
     config[key] = result.data;
+  }
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    const missing = config.tlsCert === undefined ? 'EDGEWIRE_TLS_CERT' : 'EDGEWIRE_TLS_KEY';
+    throw new ConfigError(
+      `${missing}: required too when the other of EDGEWIRE_TLS_CERT/EDGEWIRE_TLS_KEY is set`,
+    );
   }
   return config as HubConfig;
 }

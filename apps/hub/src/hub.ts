@@ -3,6 +3,7 @@
  * runs `edgewire-hub serve` and the hubs that tests (ours, the storage writer's, the agent's) start.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
@@ -23,7 +24,7 @@ import { MemorySlots } from './cluster/connection-slots.js';
 import { InstanceLease } from './cluster/instance-lease.js';
 import { createRedis, redisTargetOf } from './cluster/redis-client.js';
 import { RedisSlots } from './cluster/redis-slots.js';
-import { type HubConfig, loadConfig } from './config.js';
+import { ConfigError, type HubConfig, loadConfig } from './config.js';
 import { ConnectionManager } from './connections/connection-manager.js';
 import { FrameHandler } from './connections/frame-handler.js';
 import { Heartbeat } from './connections/heartbeat.js';
@@ -80,10 +81,26 @@ export async function openMigratedDatabase(config: HubConfig, logger: Logger): P
   }
 }
 
+/** The certificate and key files, read once at start; a file that cannot be read names its setting. */
+function readTls(config: HubConfig): { cert: Buffer; key: Buffer } | undefined {
+  if (config.tlsCert === undefined || config.tlsKey === undefined) return undefined;
+  const read = (path: string, setting: string) => {
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new ConfigError(
+        `${setting}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
+    }
+  };
+  return { cert: read(config.tlsCert, 'EDGEWIRE_TLS_CERT'), key: read(config.tlsKey, 'EDGEWIRE_TLS_KEY') };
+}
+
 export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
   const { telemetrySink, logDestination, env, ...overrides } = options;
   const config = loadConfig(env ?? process.env, overrides);
   const logger = createLogger(config.logLevel, logDestination);
+  const tls = readTls(config);
   const database = await openMigratedDatabase(config, logger);
   const cleanups: Array<() => Promise<void>> = [() => database.close()];
   try {
@@ -161,6 +178,7 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
     const adminSecret = randomBytes(32).toString('base64url');
     const app = await buildApp({
       config,
+      tls,
       logger,
       database,
       sink,
@@ -180,7 +198,7 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    const url = `http://${host}:${port}`;
+    const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
     if (config.dataDir) writeLocalAdmin(config.dataDir, { url, secret: adminSecret, pid: process.pid });
     logger.info({ url, storage: database.driver }, 'hub listening');
 
