@@ -100,7 +100,7 @@ describe('haproxy.cfg', () => {
     const env = {
       ...services.haproxy!.environment!,
       EDGEWIRE_LB_CERT: certs.pemBundleFile,
-      EDGEWIRE_LB_BIND: '127.0.0.1:0',
+      EDGEWIRE_LB_BIND: '127.0.0.1:17443',
     };
     const used = new Set([...cfg.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]));
     expect([...used].sort()).toEqual(Object.keys(env).sort());
