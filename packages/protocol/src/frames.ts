@@ -63,7 +63,7 @@ export const subFrameSchema = z
   .superRefine((frame, ctx) => {
     for (const filter of Object.keys(frame.since ?? {})) {
       if (!frame.filters.includes(filter)) {
-        ctx.addIssue({ code: 'custom', path: ['since', filter], message: 'not one of the frame\'s filters' });
+        ctx.addIssue({ code: 'custom', path: ['since', filter], message: "not one of the frame's filters" });
       }
     }
   });

@@ -119,7 +119,9 @@ describe('recovery fields (SPEC "Recovery of missed messages")', () => {
 
   it('refuses a position for a filter the frame does not subscribe to, or a broken position', () => {
     const sub = (since: unknown) => JSON.stringify({ type: 'sub', filters: ['a/b'], since });
-    expect(errorOf(sub({ 'a/c': { epoch: 'e', offset: 1 } }))).toBe("since.a/c: not one of the frame's filters");
+    expect(errorOf(sub({ 'a/c': { epoch: 'e', offset: 1 } }))).toBe(
+      "since.a/c: not one of the frame's filters",
+    );
     expect(errorOf(sub({ 'a/b': { epoch: 'e', offset: -1 } }))).toMatch(/^since\.a\/b\.offset: /);
     expect(errorOf(sub({ 'a/b': { offset: 1 } }))).toMatch(/^since\.a\/b\.epoch: expected a string/);
   });
