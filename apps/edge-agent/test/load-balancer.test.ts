@@ -7,12 +7,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type HubProcess, spawnHub } from '../../hub/test/hub-process.js';
+import { freePort } from '../../hub/test/ports.js';
 import { TEST_REDIS_URL } from '../../hub/test/redis-cluster.js';
 import { makeCertificates, type TestCertificates } from '../../hub/test/tls.js';
 import { type RunningAgent, startAgent } from '../src/agent.js';
@@ -41,15 +41,6 @@ const tempDir = (name: string) => {
   dirs.push(dir);
   return dir;
 };
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 
 beforeAll(async () => {
   certs = await makeCertificates();

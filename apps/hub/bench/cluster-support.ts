@@ -5,9 +5,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
+import { freePort } from '../test/ports.js';
 import { GENERATOR_CPU, sleep } from './broker-support.js';
 
 const SERVER_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -18,15 +18,6 @@ export interface BenchRedis {
   stats(): Promise<{ cpuSeconds: number; publishes: number; scripts: number }>;
   stop(): Promise<void>;
 }
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 
 export async function startBenchRedis(): Promise<BenchRedis> {
   const port = await freePort();

@@ -8,12 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlledSink } from './controlled-sink.js';
 import { createTestDatabase, type TestDatabase } from './databases.js';
 import { connect, refusal, startTestHub, type TestHub } from './hub-harness.js';
-import { clusterRedis, type RedisUnderTest, singleRedis } from './redis-cluster.js';
+import { REDIS_SETUPS, type RedisUnderTest } from './redis-cluster.js';
 
-describe.each([
-  { name: 'single Redis', start: async () => singleRedis() },
-  { name: 'Redis Cluster', start: clusterRedis },
-])('two hubs on $name', ({ start }) => {
+describe.each(REDIS_SETUPS)('two hubs on $name', ({ start }) => {
   let redis: RedisUnderTest;
   let testDb: TestDatabase;
   let a: TestHub;

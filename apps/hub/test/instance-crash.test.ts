@@ -11,12 +11,9 @@ import WebSocket from 'ws';
 import { createTestDatabase, type TestDatabase } from './databases.js';
 import { connect, refusal, startTestHub, type TestHub } from './hub-harness.js';
 import { type HubProcess, spawnHub } from './hub-process.js';
-import { clusterRedis, type RedisUnderTest, singleRedis } from './redis-cluster.js';
+import { REDIS_SETUPS, type RedisUnderTest } from './redis-cluster.js';
 
-describe.each([
-  { name: 'single Redis', start: async () => singleRedis() },
-  { name: 'Redis Cluster', start: clusterRedis },
-])('on $name', ({ start }) => {
+describe.each(REDIS_SETUPS)('on $name', ({ start }) => {
   let redis: RedisUnderTest;
   let testDb: TestDatabase;
   let prefix: string;

@@ -7,12 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './databases.js';
 import { connect, startTestHub, type TestClient, type TestHub } from './hub-harness.js';
-import { clusterRedis, monitorRedis, type RedisUnderTest, singleRedis } from './redis-cluster.js';
+import { monitorRedis, REDIS_SETUPS, type RedisUnderTest } from './redis-cluster.js';
 
-describe.each([
-  { name: 'single Redis', start: async () => singleRedis() },
-  { name: 'Redis Cluster', start: clusterRedis },
-])('two hubs on $name', ({ start }) => {
+describe.each(REDIS_SETUPS)('two hubs on $name', ({ start }) => {
   let redis: RedisUnderTest;
   let testDb: TestDatabase;
   let prefix: string;

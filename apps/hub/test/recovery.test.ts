@@ -9,15 +9,14 @@ import type { ServerFrame } from '@edgewire/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './databases.js';
 import { connect, startTestHub, type TestClient, type TestHub } from './hub-harness.js';
-import { clusterRedis, type RedisUnderTest, singleRedis } from './redis-cluster.js';
+import { REDIS_SETUPS, type RedisUnderTest } from './redis-cluster.js';
 
 type Msg = Extract<ServerFrame, { type: 'msg' }>;
 const HISTORY_SIZE = 200;
 
 describe.each([
   { name: 'one in-process hub', start: async () => undefined },
-  { name: 'two hubs on a single Redis', start: async () => singleRedis() },
-  { name: 'two hubs on a Redis Cluster', start: clusterRedis },
+  ...REDIS_SETUPS.map(({ name, start }) => ({ name: `two hubs on ${name}`, start })),
 ])('$name', ({ start }) => {
   let redis: RedisUnderTest | undefined;
   let testDb: TestDatabase | undefined;

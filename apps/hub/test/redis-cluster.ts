@@ -178,3 +178,9 @@ export async function monitorRedis(
     },
   };
 }
+
+/** The Redis setups every cluster suite runs against: `describe.each(REDIS_SETUPS)('… on $name', …)`. */
+export const REDIS_SETUPS = [
+  { name: 'single Redis', start: async (): Promise<RedisUnderTest> => singleRedis() },
+  { name: 'Redis Cluster', start: clusterRedis },
+];
