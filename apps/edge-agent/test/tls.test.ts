@@ -5,22 +5,26 @@
 import { startHub } from '@edgewire/hub';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { makeCertificates, type TestCertificates } from '../../hub/test/tls.js';
+import { createTestDatabase, type TestDatabase } from './support/hub-harness.js';
 import { HubConnection } from '../src/connection/hub-connection.js';
 import { captureLogs } from './support/log-capture.js';
 import { waitFor } from './support/wait.js';
 
 let hubCerts: TestCertificates;
 let otherCerts: TestCertificates;
+let testDb: TestDatabase;
 let hub: Awaited<ReturnType<typeof startHub>>;
 let token: string;
 
 beforeAll(async () => {
   hubCerts = await makeCertificates();
   otherCerts = await makeCertificates();
+  testDb = await createTestDatabase('postgres');
   hub = await startHub({
     host: '127.0.0.1',
     port: 0,
     dataDir: undefined,
+    databaseUrl: testDb.url,
     tlsCert: hubCerts.certFile,
     tlsKey: hubCerts.keyFile,
     logLevel: 'warn',
@@ -31,6 +35,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await hub?.close();
+  await testDb?.drop();
   hubCerts?.remove();
   otherCerts?.remove();
 });

@@ -3,18 +3,22 @@ import { get } from 'node:https';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { loadConfig } from '../src/config.js';
+import { createTestDatabase, type TestDatabase } from './databases.js';
 import { startTestHub, type TestHub } from './hub-harness.js';
 import { makeCertificates, type TestCertificates } from './tls.js';
 
 let certs: TestCertificates;
+let testDb: TestDatabase;
 let hub: TestHub;
 
 beforeAll(async () => {
   certs = await makeCertificates();
-  hub = await startTestHub({ tlsCert: certs.certFile, tlsKey: certs.keyFile });
+  testDb = await createTestDatabase('postgres');
+  hub = await startTestHub({ databaseUrl: testDb.url, tlsCert: certs.certFile, tlsKey: certs.keyFile });
 }, 60_000);
 afterAll(async () => {
   await hub?.close();
+  await testDb?.drop();
   certs?.remove();
 });
 
