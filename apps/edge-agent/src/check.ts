@@ -6,7 +6,8 @@ import { parseServerFrame } from '@edgewire/protocol';
 import WebSocket from 'ws';
 import { ReadingBuffer } from './buffer/reading-buffer.js';
 import type { AgentConfig } from './config.js';
-import { deviceSocketUrl, retryAfterMs } from './connection/hub-connection.js';
+import { retryAfterMs } from './connection/hub-connection.js';
+import { deviceSocketUrl } from './connection/hub-url.js';
 import { createSensor, type SensorOptions } from './sensors/create-sensor.js';
 
 export interface CheckResult {

@@ -112,6 +112,26 @@ sensors:
     expect(message).not.toContain('s3cret');
   });
 
+  it.each([
+    ['http://hub.local:8080', 'ws://hub.local:8080'],
+    ['https://hub.example.com/', 'wss://hub.example.com'],
+    ['wss://hub.example.com/ws', 'wss://hub.example.com'],
+    ['https://example.com/edgewire/ws/', 'wss://example.com/edgewire'],
+    ['ws://hub.local:8080/ws/device/pi-1', 'ws://hub.local:8080'],
+    ['ws://hub.local/wsx', 'ws://hub.local/wsx'],
+  ])('normalises the hub URL %s to the base URL %s', (given, base) => {
+    expect(parseConfig({ deviceId: 'pi-1', hub: { url: given } }).hub.url).toBe(base);
+  });
+
+  it('refuses a hub URL that is not a WebSocket or HTTP URL, naming the key', () => {
+    expect(errorOf(() => parseConfig({ deviceId: 'pi-1', hub: { url: 'ftp://hub.local' } }))).toMatch(
+      /hub\.url: expected a ws:\/\/, wss:\/\/, http:\/\/ or https:\/\/ URL, got ftp:/,
+    );
+    const message = errorOf(() => parseConfig({ deviceId: 'pi-1', hub: { url: '//hub.local:8080 s3cret' } }));
+    expect(message).toMatch(/hub\.url: not a URL/);
+    expect(message).not.toContain('s3cret');
+  });
+
   it('refuses an invalid device id and bad YAML with a line number', () => {
     expect(errorOf(() => parseConfig({ deviceId: '-bad', hub: { url: 'ws://h' } }))).toContain('deviceId');
     expect(errorOf(() => loadConfig(file('deviceId: [unclosed\n')))).toMatch(

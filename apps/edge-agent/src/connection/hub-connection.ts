@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import { parseServerFrame, type ServerFrame } from '@edgewire/protocol';
 import WebSocket from 'ws';
 import { Backoff } from '../backoff.js';
+import { deviceSocketUrl } from './hub-url.js';
 import type { Logger } from '../logger.js';
 
 export type ConnectionState = 'CONNECTED' | 'RETRYING';
@@ -43,14 +44,6 @@ interface Failure {
 const SILENT_HEARTBEATS = 3;
 /** Largest frame accepted from the hub; its frames are small (acks, commands). */
 const MAX_INCOMING_BYTES = 1_048_576;
-
-export function deviceSocketUrl(hubUrl: string, deviceId: string): string {
-  const url = new URL(hubUrl);
-  if (url.protocol === 'http:') url.protocol = 'ws:';
-  if (url.protocol === 'https:') url.protocol = 'wss:';
-  url.pathname = `${url.pathname.replace(/\/+$/, '')}/ws/device/${encodeURIComponent(deviceId)}`;
-  return url.toString();
-}
 
 /** Retry-After as seconds or an HTTP date, in ms from now. */
 export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number | undefined {
