@@ -5,6 +5,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startTestHub, type TestHub, waitFor } from '@edgewire/hub/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type RunningAgent, startAgent } from '../src/agent.js';
@@ -12,23 +13,21 @@ import { BYTES_PER_READING, ReadingBuffer } from '../src/buffer/reading-buffer.j
 import { type AgentConfigInput, parseConfig } from '../src/config.js';
 import { FakeGpioChip } from './support/fake-gpio.js';
 import { fakeSysfsGpio, PI4_KERNEL_6_6 } from './support/fake-sysfs.js';
-import { type RunningHub, startTestHub } from './support/hub-harness.js';
 import { captureLogs } from './support/log-capture.js';
-import { waitFor } from './support/wait.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function hub(overrides: { maxFrameBytes?: number } = {}): Promise<RunningHub> {
-  const running = await startTestHub(overrides);
+async function hub(overrides: { maxFrameBytes?: number } = {}): Promise<TestHub> {
+  const running = await startTestHub({ logLevel: 'info', ...overrides });
   cleanups.push(() => running.close());
   return running;
 }
 
 async function agent(
-  h: RunningHub,
+  h: TestHub,
   deviceId: string,
   token: string,
   extra: Partial<AgentConfigInput> = {},
@@ -53,7 +52,7 @@ async function agent(
 
 /** An operator's client connection with `filters` subscribed at connect time. */
 async function operator(
-  h: RunningHub,
+  h: TestHub,
   permissions: Array<{ filter: string; access: 'read' | 'readwrite' }>,
   filters: string[],
 ) {

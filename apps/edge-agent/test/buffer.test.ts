@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor } from '@edgewire/hub/test-support';
 import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { BYTES_PER_READING, ReadingBuffer } from '../src/buffer/reading-buffer.js';
-import { waitFor } from './support/wait.js';
 
 const tempPath = () => join(mkdtempSync(join(tmpdir(), 'agent-buffer-')), 'nested', 'buffer.db');
 const open = (path: string, maxBytes = 1e9) => new ReadingBuffer({ path, maxBytes, flushIntervalMs: 60_000 });

@@ -4,8 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { startTestHub, type TestHub } from '@edgewire/hub/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningHub, startTestHub } from './support/hub-harness.js';
 
 const exec = promisify(execFile);
 // The sources, as `pnpm agent` runs them: a bin would run a dist/ left from an older build.
@@ -36,7 +36,7 @@ function configFile(text: string): string {
 }
 
 describe('edgewire-agent CLI', () => {
-  let hub: RunningHub;
+  let hub: TestHub;
   beforeAll(async () => {
     hub = await startTestHub();
   });

@@ -6,23 +6,24 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  createTestDatabase,
+  sleep,
+  startTcpProxy,
+  startTestHub,
+  storageWriter,
+  storedValues,
+  type TestDatabase,
+  type TestHub,
+  waitFor,
+} from '@edgewire/hub/test-support';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startTcpProxy } from '../../hub/test/tcp-proxy.js';
 import { startAgent } from '../src/agent.js';
 import { ReadingBuffer } from '../src/buffer/reading-buffer.js';
 import { type AgentConfigInput, parseConfig } from '../src/config.js';
 import { CounterLine, gapsAndDuplicates } from './support/counter-line.js';
-import {
-  createTestDatabase,
-  portOf,
-  type RunningHub,
-  startTestHub,
-  storedValues,
-  type TestDatabase,
-} from './support/hub-harness.js';
 import { captureLogs } from './support/log-capture.js';
 import { PtyPair } from './support/pty-pair.js';
-import { sleep, waitFor } from './support/wait.js';
 
 let testDb: TestDatabase;
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -34,8 +35,8 @@ afterEach(async () => {
   await testDb.drop();
 });
 
-async function hubFor(options: Partial<Parameters<typeof startTestHub>[0]> = {}): Promise<RunningHub> {
-  const hub = await startTestHub({ databaseUrl: testDb.url!, ...options });
+async function hubFor(options: Parameters<typeof startTestHub>[0] = {}): Promise<TestHub> {
+  const hub = await startTestHub({ databaseUrl: testDb.url!, logLevel: 'info', ...options });
   cleanups.push(() => hub.close());
   return hub;
 }
@@ -48,7 +49,7 @@ async function ptyPair(): Promise<PtyPair> {
 }
 
 function agentConfig(
-  hub: RunningHub,
+  hub: { url: string },
   deviceId: string,
   pty: PtyPair,
   extra: Partial<AgentConfigInput> = {},
@@ -101,35 +102,49 @@ describe('agent → hub → PostgreSQL', () => {
     pty.write('t=215\n');
     await waitFor(
       'the reading in storage',
-      async () => (await storedValues(hub, 'serial-pi', 'temperature')).length === 1,
+      async () => (await storedValues(hub.database, 'serial-pi', 'temperature')).length === 1,
     );
     await waitFor('the ack', () => first.agent.stats().ackedSeq > 0);
     await first.agent.close();
-    // A restarted agent has nothing left to send: the ack covered the reading.
+    // A restarted agent has nothing left to send: the ack covered the reading. Once a newer reading
+    // went through, the old one has had every chance to be sent again, and was not.
     const second = await runAgent(config, token);
-    await sleep(500);
     expect(second.agent.stats().buffer.readings).toBe(0);
+    pty.write('t=216\n');
+    await waitFor(
+      'the newer reading in storage',
+      async () => (await storedValues(hub.database, 'serial-pi', 'temperature')).length === 2,
+    );
+    expect(second.agent.stats().sentReadings).toBe(1);
 
     const rows = await hub.database.rows<{ value: number; unit: string; time: Date }>(
-      "select value, unit, time from readings where device_id = 'serial-pi'",
+      "select value, unit, time from readings where device_id = 'serial-pi' order by time",
     );
-    expect(rows).toHaveLength(1);
+    expect(rows).toHaveLength(2);
     expect(rows[0]).toMatchObject({ value: 21.5, unit: '°C' });
+    expect(rows[1]).toMatchObject({ value: 21.6, unit: '°C' });
     expect(new Date(rows[0]!.time).getTime()).toBeGreaterThanOrEqual(before);
   });
 
   it('hub stopped for 10 s mid-stream, then restarted: every reading arrives once, in order', async () => {
-    let hub = await startTestHub({ databaseUrl: testDb.url! });
-    const port = portOf(hub);
+    let hub = await hubFor();
+    // The agent reaches "the hub" through a proxy, so the restarted hub can listen on a fresh port
+    // instead of hoping nobody took the old one meanwhile. The proxy reads `target` per connection.
+    const target = { host: '127.0.0.1', port: Number(new URL(hub.url).port) };
+    const proxy = await startTcpProxy(target);
+    cleanups.push(() => proxy.close());
     const { token } = await hub.admin.addDevice('outage-pi');
     const pty = await ptyPair();
-    const { agent, logs } = await runAgent(agentConfig(hub, 'outage-pi', pty), token);
+    const { agent, logs } = await runAgent(
+      agentConfig({ url: `http://127.0.0.1:${proxy.port}` }, 'outage-pi', pty),
+      token,
+    );
     const counter = new CounterLine(pty);
     counter.start(10);
     cleanups.push(() => counter.stop());
     await waitFor(
       'readings flowing into storage',
-      async () => (await storedValues(hub, 'outage-pi', 'n')).length >= 50,
+      async () => (await storedValues(hub.database, 'outage-pi', 'n')).length >= 50,
     );
 
     await hub.close();
@@ -137,8 +152,8 @@ describe('agent → hub → PostgreSQL', () => {
     await sleep(10_000);
     expect(agent.stats().buffer.readings).toBeGreaterThan(500);
 
-    hub = await startTestHub({ databaseUrl: testDb.url!, port });
-    cleanups.push(() => hub.close());
+    hub = await hubFor();
+    target.port = Number(new URL(hub.url).port);
     await waitFor('the agent to reconnect', () => agent.state === 'CONNECTED', 5000);
     await sleep(500);
     counter.stop();
@@ -146,7 +161,7 @@ describe('agent → hub → PostgreSQL', () => {
     const values = await waitFor(
       'every reading in storage',
       async () => {
-        const stored = await storedValues(hub, 'outage-pi', 'n');
+        const stored = await storedValues(hub.database, 'outage-pi', 'n');
         return stored.length >= last + 1 && stored;
       },
       15_000,
@@ -168,7 +183,7 @@ describe('agent → hub → PostgreSQL', () => {
     // it and the hub starts refusing.
     const hub = await hubFor({
       databaseUrl: proxy.urlFor(testDb.url!),
-      writer: { maxQueueBytes: 4000, retryMaxMs: 200 },
+      telemetrySink: storageWriter({ maxQueueBytes: 4000, retryMaxMs: 200 }),
     });
     const { token } = await hub.admin.addDevice('db-outage-pi');
     const pty = await ptyPair();
@@ -178,7 +193,7 @@ describe('agent → hub → PostgreSQL', () => {
     cleanups.push(() => counter.stop());
     await waitFor(
       'readings flowing into storage',
-      async () => (await storedValues(hub, 'db-outage-pi', 'n')).length >= 50,
+      async () => (await storedValues(hub.database, 'db-outage-pi', 'n')).length >= 50,
     );
 
     proxy.cut();
@@ -195,7 +210,7 @@ describe('agent → hub → PostgreSQL', () => {
     const values = await waitFor(
       'every reading in storage',
       async () => {
-        const stored = await storedValues(hub, 'db-outage-pi', 'n');
+        const stored = await storedValues(hub.database, 'db-outage-pi', 'n');
         return stored.length >= last + 1 && stored;
       },
       30_000,
@@ -255,7 +270,7 @@ describe('agent → hub → PostgreSQL', () => {
     cleanups.push(() => counter.stop());
     await waitFor(
       'readings flowing into storage',
-      async () => (await storedValues(hub, 'kill-pi', 'n')).length >= 60,
+      async () => (await storedValues(hub.database, 'kill-pi', 'n')).length >= 60,
       15_000,
     );
     await sleep(1000);
@@ -265,7 +280,7 @@ describe('agent → hub → PostgreSQL', () => {
     await killed;
     const writtenBeforeKill = counter.next - 1;
 
-    const storedAtKill = await storedValues(hub, 'kill-pi', 'n');
+    const storedAtKill = await storedValues(hub.database, 'kill-pi', 'n');
     const buffer = new ReadingBuffer({ path: bufferPath, maxBytes: 1e9, flushIntervalMs: 60_000 });
     const bufferedAtKill = buffer.readAfter(0, 1_000_000).map((r) => r.value);
     buffer.close();
@@ -281,7 +296,7 @@ describe('agent → hub → PostgreSQL', () => {
     const values = await waitFor(
       'the buffered and the new readings in storage',
       async () => {
-        const stored = await storedValues(hub, 'kill-pi', 'n');
+        const stored = await storedValues(hub.database, 'kill-pi', 'n');
         return (
           stored.includes(last) && stored.filter((v) => v <= committed).length >= committed + 1 && stored
         );

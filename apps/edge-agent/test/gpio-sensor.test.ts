@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sleep, waitFor } from '@edgewire/hub/test-support';
 import type { Reading } from '@edgewire/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ReadingBuffer } from '../src/buffer/reading-buffer.js';
@@ -11,7 +12,6 @@ import { FakeGpioChip } from './support/fake-gpio.js';
 import { fakeSysfsGpio, PI4_KERNEL_6_6 } from './support/fake-sysfs.js';
 import { captureLogs } from './support/log-capture.js';
 import { sensorContext } from './support/sensor-context.js';
-import { sleep, waitFor } from './support/wait.js';
 
 /** BCM 17 on a Pi 4 with kernel 6.6+. */
 const BCM17 = 529;

@@ -1,12 +1,12 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor } from '@edgewire/hub/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig, type SerialSensorConfig } from '../src/config.js';
 import { SerialSensor } from '../src/sensors/serial/serial-sensor.js';
 import { PtyPair } from './support/pty-pair.js';
 import { sensorContext } from './support/sensor-context.js';
-import { waitFor } from './support/wait.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {

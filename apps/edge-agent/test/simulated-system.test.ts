@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sleep, waitFor } from '@edgewire/hub/test-support';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -12,7 +13,6 @@ import {
 import { SimulatedSensor, sampleWave } from '../src/sensors/simulated.js';
 import { readCpuTemperature, SystemSensor } from '../src/sensors/system.js';
 import { sensorContext } from './support/sensor-context.js';
-import { sleep, waitFor } from './support/wait.js';
 
 const sensorConfig = <T>(sensor: Record<string, unknown>) =>
   parseConfig({ deviceId: 'pi', hub: { url: 'ws://h' }, sensors: [sensor] }).sensors[0] as T;

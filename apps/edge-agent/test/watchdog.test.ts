@@ -6,10 +6,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sleep, waitFor } from '@edgewire/hub/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemdNotifier } from '../src/watchdog.js';
 import { captureLogs } from './support/log-capture.js';
-import { sleep, waitFor } from './support/wait.js';
 
 let socat: ChildProcess | undefined;
 afterEach(() => {
