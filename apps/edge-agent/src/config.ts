@@ -219,6 +219,11 @@ export const agentConfigSchema = z.strictObject({
       maxFrameBytes: z.number().int().min(1024).default(HUB_DEFAULT_MAX_FRAME_BYTES),
       /** Readings per second at most, so a backlog after an outage does not flood the hub. */
       maxReadingsPerSec: z.number().positive().default(20_000),
+      /**
+       * Frames that got no ack at all for this long are sent again (a hub acks within a second when its
+       * database is up; while it is down it acks nothing, and a resend every 30 s costs little).
+       */
+      ackTimeoutMs: z.number().int().min(100).default(30_000),
     })
     .prefault({}),
   connection: z
