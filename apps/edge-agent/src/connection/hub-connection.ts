@@ -8,8 +8,8 @@ import type { IncomingMessage } from 'node:http';
 import { parseServerFrame, type ServerFrame } from '@edgewire/protocol';
 import WebSocket from 'ws';
 import { Backoff } from '../backoff.js';
-import { deviceSocketUrl } from './hub-url.js';
 import type { Logger } from '../logger.js';
+import { deviceSocketUrl } from './hub-url.js';
 
 export type ConnectionState = 'CONNECTED' | 'RETRYING';
 
