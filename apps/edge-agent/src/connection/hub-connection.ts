@@ -83,6 +83,11 @@ export class HubConnection {
     return this.stateNow;
   }
 
+  /** Why the last attempt failed, while RETRYING. */
+  get problem(): string | undefined {
+    return this.stateNow === 'RETRYING' ? this.lastFailureReason : undefined;
+  }
+
   start(): void {
     this.options.logger.info({ url: this.url, state: this.stateNow }, 'connecting to the hub');
     this.connect();
