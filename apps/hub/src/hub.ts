@@ -96,7 +96,12 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
           batchReadings: config.storageBatchReadings,
           batchDelayMs: config.storageBatchDelayMs,
         });
-    cleanups.unshift(() => sink.close());
+    let sinkClosed: Promise<void> | undefined;
+    const closeSink = () => {
+      sinkClosed ??= sink.close();
+      return sinkClosed;
+    };
+    cleanups.unshift(closeSink);
 
     const bus = config.redisUrl
       ? await RedisBus.connect(config.redisUrl, config.redisPrefix, logger)
@@ -162,6 +167,9 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
         logger.info('hub shutting down');
         heartbeat.stop();
         if (config.dataDir) removeLocalAdmin(config.dataDir, process.pid);
+        // Storage first, while the devices are still connected: the acks of what it writes now reach
+        // them before the 1001, so they do not send those readings again to the next hub.
+        await closeSink();
         for (const cleanup of cleanups) await cleanup();
         logger.info('hub stopped');
       })();
