@@ -2,7 +2,6 @@
  * The promise users trust the agent for, end to end: real hub, real PostgreSQL, real ptys, the agent
  * in-process or as a child process killed with SIGKILL.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +20,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startAgent } from '../src/agent.js';
 import { ReadingBuffer } from '../src/buffer/reading-buffer.js';
 import { type AgentConfigInput, parseConfig } from '../src/config.js';
+import { spawnAgentProcess } from './support/agent-process.js';
 import { CounterLine, gapsAndDuplicates } from './support/counter-line.js';
 import { captureLogs } from './support/log-capture.js';
 import { PtyPair } from './support/pty-pair.js';
@@ -124,6 +124,21 @@ describe('agent → hub → PostgreSQL', () => {
     expect(rows[0]).toMatchObject({ value: 21.5, unit: '°C' });
     expect(rows[1]).toMatchObject({ value: 21.6, unit: '°C' });
     expect(new Date(rows[0]!.time).getTime()).toBeGreaterThanOrEqual(before);
+  });
+
+  it('stores every reading of a burst, those read in the same millisecond included', async () => {
+    const hub = await hubFor();
+    const { token } = await hub.admin.addDevice('burst-pi');
+    const pty = await ptyPair();
+    await runAgent(agentConfig(hub, 'burst-pi', pty), token);
+    // Fifty lines in one write are read and timestamped within a millisecond or two; the hub stores one
+    // reading per (device, metric, ts), so each must get a time of its own.
+    pty.write(Array.from({ length: 50 }, (_, n) => `{"burst": ${n}}\n`).join(''));
+    const values = await waitFor('fifty stored readings', async () => {
+      const stored = await storedValues(hub.database, 'burst-pi', 'burst');
+      return stored.length === 50 && stored;
+    });
+    expect(values).toEqual(Array.from({ length: 50 }, (_, n) => n));
   });
 
   it('hub stopped for 10 s mid-stream, then restarted: every reading arrives once, in order', async () => {
@@ -235,33 +250,15 @@ describe('agent → hub → PostgreSQL', () => {
     writeFileSync(configPath, JSON.stringify(config));
 
     const spawnAgent = async () => {
-      const child: ChildProcess = spawn(
-        process.execPath,
-        [
-          '--conditions=source',
-          '--import',
-          'tsx',
-          join(import.meta.dirname, '..', 'src', 'cli.ts'),
-          'run',
-          '--config',
-          configPath,
-        ],
-        {
-          env: { ...process.env, EDGEWIRE_TOKEN: token, NODE_ENV: 'production' },
-          stdio: ['ignore', 'pipe', 'inherit'],
-        },
-      );
-      cleanups.push(() => child.kill('SIGKILL'));
-      let output = '';
-      child.stdout!.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-      });
+      const agent = spawnAgentProcess(configPath, token);
+      cleanups.push(() => agent.child.kill('SIGKILL'));
       await waitFor(
         'the child agent to open its port and connect',
-        () => output.includes('serial port open') && output.includes('hub connection CONNECTED'),
+        () =>
+          agent.output().includes('serial port open') && agent.output().includes('hub connection CONNECTED'),
         15_000,
       );
-      return { child, output: () => output };
+      return agent;
     };
 
     const first = await spawnAgent();
@@ -275,9 +272,8 @@ describe('agent → hub → PostgreSQL', () => {
     );
     await sleep(1000);
     counter.stop();
-    const killed = new Promise((resolve) => first.child.once('exit', resolve));
     first.child.kill('SIGKILL');
-    await killed;
+    await first.exited;
     const writtenBeforeKill = counter.next - 1;
 
     const storedAtKill = await storedValues(hub.database, 'kill-pi', 'n');
