@@ -1,10 +1,3 @@
-/**
- * A hub that takes a telemetry frame and never answers it (lost inside the hub) must not stall the
- * agent until the next reconnect: after `delivery.ackTimeoutMs` without an ack the agent sends the
- * unacknowledged readings again, on the same connection.
- */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '@edgewire/hub/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -12,6 +5,7 @@ import { startAgent } from '../src/agent.js';
 import { parseConfig } from '../src/config.js';
 import { captureLogs } from './support/log-capture.js';
 import { startScriptedHub, welcome } from './support/scripted-hub.js';
+import { tempDir } from './support/temp-dir.js';
 
 const ACK_TIMEOUT_MS = 500;
 const RESENDING = 'no ack from the hub in time: sending again from the oldest unacknowledged reading';
@@ -53,8 +47,7 @@ async function hubThatAcks(swallow: (frame: Received) => boolean) {
 }
 
 async function streamingAgent(hubUrl: string) {
-  const dir = mkdtempSync(join(tmpdir(), 'agent-ack-timeout-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir('agent-ack-timeout-');
   const logs = captureLogs('info');
   const agent = await startAgent(
     parseConfig({

@@ -1,9 +1,3 @@
-/**
- * The agent against a real in-process hub (embedded PGlite): live readings, commands to outputs and
- * their results, and what the hub's close codes make the agent do.
- */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestHub, type TestHub, waitFor } from '@edgewire/hub/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -14,6 +8,7 @@ import { type AgentConfigInput, parseConfig } from '../src/config.js';
 import { FakeGpioChip } from './support/fake-gpio.js';
 import { fakeSysfsGpio, PI4_KERNEL_6_6 } from './support/fake-sysfs.js';
 import { captureLogs } from './support/log-capture.js';
+import { tempDir } from './support/temp-dir.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -37,7 +32,7 @@ async function agent(
   const config = parseConfig({
     deviceId,
     hub: { url: h.url },
-    buffer: { path: join(mkdtempSync(join(tmpdir(), 'agent-hub-')), 'buffer.db'), flushIntervalMs: 50 },
+    buffer: { path: join(tempDir('agent-hub-'), 'buffer.db'), flushIntervalMs: 50 },
     connection: { initialBackoffMs: 100, maxBackoffMs: 400, refusedRetryMs: 500 },
     ...extra,
   });
@@ -181,7 +176,7 @@ describe('agent with a real hub', () => {
   it('replays a backlog at the configured pace, not all at once', async () => {
     const h = await hub();
     const { token } = await h.admin.addDevice('pi-backlog');
-    const path = join(mkdtempSync(join(tmpdir(), 'agent-backlog-')), 'buffer.db');
+    const path = join(tempDir('agent-backlog-'), 'buffer.db');
     const backlog = new ReadingBuffer({ path, maxBytes: 1e9, flushIntervalMs: 60_000 });
     const start = Date.now() - 10_000;
     backlog.append(Array.from({ length: 6000 }, (_, i) => ({ metric: 'level', value: i, ts: start + i })));
@@ -201,7 +196,7 @@ describe('agent with a real hub', () => {
   it('reports its own backlog and evictions as readings an operator can watch', async () => {
     const h = await hub();
     const { token } = await h.admin.addDevice('pi-report');
-    const path = join(mkdtempSync(join(tmpdir(), 'agent-report-')), 'buffer.db');
+    const path = join(tempDir('agent-report-'), 'buffer.db');
     // An outage left more than the buffer holds: 3000 readings into room for 1000.
     const backlog = new ReadingBuffer({ path, maxBytes: 1000 * BYTES_PER_READING, flushIntervalMs: 60_000 });
     const start = Date.now() - 10_000;

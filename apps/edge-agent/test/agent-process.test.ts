@@ -1,6 +1,5 @@
 /** The agent as systemd runs it, stopped the way systemd stops it. */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor } from '@edgewire/hub/test-support';
 import { afterEach, expect, it } from 'vitest';
@@ -8,6 +7,7 @@ import { ReadingBuffer } from '../src/buffer/reading-buffer.js';
 import { askRunningAgent, statusSocketPath } from '../src/status-socket.js';
 import { type AgentProcess, spawnAgentProcess } from './support/agent-process.js';
 import { PtyPair } from './support/pty-pair.js';
+import { tempDir } from './support/temp-dir.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -24,8 +24,7 @@ const committed = (path: string) => {
 };
 
 it('commits the readings it holds in memory on SIGTERM, and exits 0', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'agent-sigterm-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir('agent-sigterm-');
   const pty = new PtyPair(dir);
   await pty.plug();
   cleanups.push(() => pty.unplug());
@@ -44,7 +43,8 @@ it('commits the readings it holds in memory on SIGTERM, and exits 0', async () =
   );
   const agent: AgentProcess = spawnAgentProcess(configPath, 'tok_sigterm');
   cleanups.push(() => agent.child.kill('SIGKILL'));
-  await waitFor('the port open', () => agent.output().includes('serial port open'), 15_000);
+  // A child process loading TypeScript sources starts slowly on a busy machine.
+  await waitFor('the port open', () => agent.output().includes('serial port open'), 60_000);
 
   for (let n = 0; n < 5; n++) pty.write(`{"n": ${n}}\n`);
   await waitFor(
@@ -57,4 +57,4 @@ it('commits the readings it holds in memory on SIGTERM, and exits 0', async () =
   expect(await agent.exited).toBe(0);
   expect(committed(bufferPath)).toEqual([0, 1, 2, 3, 4]);
   expect(agent.output()).toContain('"msg":"agent stopped"');
-});
+}, 90_000);

@@ -1,7 +1,6 @@
 /** The `edgewire-agent` command as a user runs it, as a child process. */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startTestHub, type TestHub, waitFor } from '@edgewire/hub/test-support';
@@ -10,11 +9,12 @@ import { startAgent } from '../src/agent.js';
 import { parseConfig } from '../src/config.js';
 import { captureLogs } from './support/log-capture.js';
 import { PtyPair } from './support/pty-pair.js';
+import { tempDir } from './support/temp-dir.js';
 
 const exec = promisify(execFile);
 // The sources, as `pnpm agent` runs them: a bin would run a dist/ left from an older build.
 const cliSource = join(import.meta.dirname, '..', 'src', 'cli.ts');
-const dir = mkdtempSync(join(tmpdir(), 'agent-cli-'));
+const dir = tempDir('agent-cli-');
 
 async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
   try {

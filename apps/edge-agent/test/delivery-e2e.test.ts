@@ -2,8 +2,7 @@
  * The promise users trust the agent for, end to end: real hub, real PostgreSQL, real ptys, the agent
  * in-process or as a child process killed with SIGKILL.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   createTestDatabase,
@@ -24,6 +23,7 @@ import { spawnAgentProcess } from './support/agent-process.js';
 import { CounterLine, gapsAndDuplicates } from './support/counter-line.js';
 import { captureLogs } from './support/log-capture.js';
 import { PtyPair } from './support/pty-pair.js';
+import { tempDir } from './support/temp-dir.js';
 
 let testDb: TestDatabase;
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -42,7 +42,7 @@ async function hubFor(options: Parameters<typeof startTestHub>[0] = {}): Promise
 }
 
 async function ptyPair(): Promise<PtyPair> {
-  const pty = new PtyPair(mkdtempSync(join(tmpdir(), 'agent-e2e-pty-')));
+  const pty = new PtyPair(tempDir('agent-e2e-pty-'));
   await pty.plug();
   cleanups.push(() => pty.unplug());
   return pty;
@@ -57,7 +57,7 @@ function agentConfig(
   return {
     deviceId,
     hub: { url: hub.url },
-    buffer: { path: join(mkdtempSync(join(tmpdir(), 'agent-e2e-')), 'buffer.db'), flushIntervalMs: 100 },
+    buffer: { path: join(tempDir('agent-e2e-'), 'buffer.db'), flushIntervalMs: 100 },
     connection: { initialBackoffMs: 200, maxBackoffMs: 1000 },
     sensors: [
       {
@@ -239,7 +239,7 @@ describe('agent → hub → PostgreSQL', () => {
     const hub = await hubFor();
     const { token } = await hub.admin.addDevice('kill-pi');
     const pty = await ptyPair();
-    const dir = mkdtempSync(join(tmpdir(), 'agent-kill-'));
+    const dir = tempDir('agent-kill-');
     const configPath = join(dir, 'agent.yaml');
     const bufferPath = join(dir, 'buffer.db');
     const config = agentConfig(hub, 'kill-pi', pty, {

@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor } from '@edgewire/hub/test-support';
 import type { Reading } from '@edgewire/protocol';
@@ -12,6 +11,7 @@ import { FakeGpioChip } from './support/fake-gpio.js';
 import { fakeSysfsGpio, PI4_KERNEL_6_6 } from './support/fake-sysfs.js';
 import { captureLogs } from './support/log-capture.js';
 import { sensorContext } from './support/sensor-context.js';
+import { tempDir } from './support/temp-dir.js';
 
 /** BCM 17 on a Pi 4 with kernel 6.6+. */
 const BCM17 = 529;
@@ -231,7 +231,7 @@ describe('gpio sensor (fake chip behind the onoff interface)', () => {
   });
 
   it('pulse mode: the total carries on across an agent restart, as the meter register does', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'gpio-counter-')), 'buffer.db');
+    const path = join(tempDir('gpio-counter-'), 'buffer.db');
     const input = {
       pin: 17,
       metric: 'energy',

@@ -1,5 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '@edgewire/hub/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,6 +7,7 @@ import { SerialSensor } from '../src/sensors/serial/serial-sensor.js';
 import { captureLogs } from './support/log-capture.js';
 import { PtyPair } from './support/pty-pair.js';
 import { sensorContext } from './support/sensor-context.js';
+import { tempDir } from './support/temp-dir.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -16,7 +15,7 @@ afterEach(async () => {
 });
 
 async function setup(parser: unknown) {
-  const pty = new PtyPair(mkdtempSync(join(tmpdir(), 'agent-serial-')));
+  const pty = new PtyPair(tempDir('agent-serial-'));
   await pty.plug();
   cleanups.push(() => pty.unplug());
   const config = parseConfig({
@@ -92,8 +91,7 @@ describe('serial sensor on real pseudo-terminals', () => {
   });
 
   it('names the sensor once in each of its log lines, as the agent writes them', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'agent-serial-logs-'));
-    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const dir = tempDir('agent-serial-logs-');
     const pty = new PtyPair(dir);
     await pty.plug();
     cleanups.push(() => pty.unplug());

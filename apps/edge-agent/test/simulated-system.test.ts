@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor } from '@edgewire/hub/test-support';
 import fc from 'fast-check';
@@ -13,6 +12,7 @@ import {
 import { SimulatedSensor, sampleWave } from '../src/sensors/simulated.js';
 import { readCpuTemperature, SystemSensor } from '../src/sensors/system.js';
 import { sensorContext } from './support/sensor-context.js';
+import { tempDir } from './support/temp-dir.js';
 
 const sensorConfig = <T>(sensor: Record<string, unknown>) =>
   parseConfig({ deviceId: 'pi', hub: { url: 'ws://h' }, sensors: [sensor] }).sensors[0] as T;
@@ -82,7 +82,7 @@ describe('simulated sensor', () => {
 
 describe('system sensor', () => {
   it('reads the CPU temperature from the first thermal zone that has one', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'thermal-'));
+    const root = tempDir('thermal-');
     mkdirSync(join(root, 'thermal_zone0'));
     mkdirSync(join(root, 'thermal_zone1'));
     mkdirSync(join(root, 'cooling_device0'));
@@ -92,7 +92,7 @@ describe('system sensor', () => {
   });
 
   it('reports temperature, load, memory and disk with units, prefixed', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'thermal-'));
+    const root = tempDir('thermal-');
     mkdirSync(join(root, 'thermal_zone0'));
     writeFileSync(join(root, 'thermal_zone0', 'temp'), '51000\n');
     const sensor = new SystemSensor(

@@ -3,26 +3,19 @@
  * systemd's: READY and STATUS at start, WATCHDOG pings at half the WatchdogSec interval.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sleep, waitFor } from '@edgewire/hub/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemdNotifier } from '../src/watchdog.js';
 import { captureLogs } from './support/log-capture.js';
+import { tempDir } from './support/temp-dir.js';
 
 let socat: ChildProcess | undefined;
-const dirs: string[] = [];
 afterEach(() => {
   socat?.kill('SIGKILL');
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
-
-function tempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(dir);
-  return dir;
-}
 
 describe('systemd notify', () => {
   it('does nothing outside systemd', async () => {
