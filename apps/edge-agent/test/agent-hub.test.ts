@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { startTestHub, type TestHub, waitFor } from '@edgewire/hub/test-support';
+import { createTestDatabase, startTestHub, type TestHub, waitFor } from '@edgewire/hub/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type RunningAgent, startAgent } from '../src/agent.js';
@@ -16,7 +16,10 @@ afterEach(async () => {
 });
 
 async function hub(overrides: { maxFrameBytes?: number } = {}): Promise<TestHub> {
-  const running = await startTestHub({ logLevel: 'info', ...overrides });
+  // PostgreSQL rather than embedded PGlite: a hub starts in a second instead of tens on a busy machine.
+  const testDb = await createTestDatabase('postgres');
+  cleanups.push(() => testDb.drop());
+  const running = await startTestHub({ databaseUrl: testDb.url, logLevel: 'info', ...overrides });
   cleanups.push(() => running.close());
   return running;
 }
