@@ -1,3 +1,7 @@
+/**
+ * The agent against a real in-process hub (on PostgreSQL): live readings, commands to outputs and
+ * their results, and what the hub's close codes make the agent do.
+ */
 import { join } from 'node:path';
 import { createTestDatabase, startTestHub, type TestHub, waitFor } from '@edgewire/hub/test-support';
 import { afterEach, describe, expect, it } from 'vitest';

@@ -3,7 +3,13 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startTestHub, type TestHub, waitFor } from '@edgewire/hub/test-support';
+import {
+  createTestDatabase,
+  startTestHub,
+  type TestDatabase,
+  type TestHub,
+  waitFor,
+} from '@edgewire/hub/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent } from '../src/agent.js';
 import { parseConfig } from '../src/config.js';
@@ -40,11 +46,16 @@ function configFile(text: string): string {
 }
 
 describe('edgewire-agent CLI', () => {
+  let testDb: TestDatabase;
   let hub: TestHub;
   beforeAll(async () => {
-    hub = await startTestHub();
+    testDb = await createTestDatabase('postgres');
+    hub = await startTestHub({ databaseUrl: testDb.url });
   });
-  afterAll(() => hub.close());
+  afterAll(async () => {
+    await hub?.close();
+    await testDb?.drop();
+  });
 
   it('has --help for the program and every command', async () => {
     const top = await cli(['--help']);
