@@ -5,8 +5,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RunningHub, startHub } from '@edgewire/hub';
-import { TelemetryWriter } from '../../hub/src/telemetry/telemetry-writer.js';
-import { createTestDatabase, type TestDatabase } from '../../hub/test/databases.js';
+import { createTestDatabase, type TestDatabase } from '@edgewire/hub/test-support';
 import type { AgentConfigInput } from '../src/config.js';
 
 /** CPU for the hub (this process); the agent gets the other one, so they do not compete. */
@@ -21,7 +20,7 @@ export function pinSelf(cpu: number): void {
   }
 }
 
-/** A hub storing into a fresh PostgreSQL database (dropped by `close`), or acking on validation. */
+/** A hub storing into a fresh PostgreSQL database (dropped by `close`), or into in-memory PGlite. */
 export async function benchHub(
   storage: 'postgres' | 'none',
 ): Promise<{ hub: RunningHub; close(): Promise<void> }> {
@@ -35,7 +34,6 @@ export async function benchHub(
     logLevel: 'warn',
     logDestination: { write: () => undefined },
     env: {},
-    ...(db ? { telemetrySink: ({ database, logger }) => new TelemetryWriter({ database, logger }) } : {}),
   });
   return {
     hub,

@@ -2,9 +2,10 @@
  * The agent in one process: sensors → durable buffer → hub, acks → out of the buffer, commands → outputs.
  * `startAgent` runs it in-process (the CLI's `run`, the one-command demo and the tests use it).
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { type Reading, readingSchema, type ServerFrame } from '@edgewire/protocol';
-import { type BufferStats, ReadingBuffer } from './buffer/reading-buffer.js';
+import { type BufferStats, ReadingBuffer, type ReadingBufferOptions } from './buffer/reading-buffer.js';
 import { CommandRouter } from './commands.js';
 import type { AgentConfig } from './config.js';
 import { type ConnectionState, HubConnection } from './connection/hub-connection.js';
@@ -12,6 +13,7 @@ import { TelemetrySender } from './delivery/telemetry-sender.js';
 import type { Logger } from './logger.js';
 import { createSensor, type SensorOptions } from './sensors/create-sensor.js';
 import type { Sensor } from './sensors/sensor.js';
+import { AgentAlreadyRunning, type AgentStatus, serveStatus, statusSocketPath } from './status-socket.js';
 
 /** The hub closes with 1009 when a frame is over its size limit (SPEC "Close codes"). */
 const CLOSE_TOO_LARGE = 1009;
@@ -43,10 +45,18 @@ export interface RunningAgent {
 
 export async function startAgent(config: AgentConfig, options: StartAgentOptions): Promise<RunningAgent> {
   const logger = options.logger.child({ device: config.deviceId });
+  // First, before the buffer is touched: a second agent on the same buffer would send everything twice.
+  let status = (): AgentStatus => ({
+    pid: process.pid,
+    deviceId: config.deviceId,
+    state: 'RETRYING',
+    buffered: 0,
+  });
+  const statusServer = await openStatusSocket(config, () => status(), logger);
   let commitFailing = false;
   let evictedSinceLog = 0;
   let evictionLoggedAt = 0;
-  const buffer = new ReadingBuffer({
+  const buffer = openBuffer({
     ...config.buffer,
     onCommitFailed: (error) => {
       if (!commitFailing) {
@@ -69,6 +79,14 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
       evictionLoggedAt = Date.now();
     },
   });
+  function openBuffer(options: ReadingBufferOptions): ReadingBuffer {
+    try {
+      return new ReadingBuffer(options);
+    } catch (error) {
+      void statusServer?.close();
+      throw error;
+    }
+  }
   buffer.onFlushed(() => {
     if (!commitFailing) return;
     commitFailing = false;
@@ -115,6 +133,14 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
       else sender.disconnected();
       options.onStateChange?.(state);
     },
+  });
+
+  status = () => ({
+    pid: process.pid,
+    deviceId: config.deviceId,
+    state: connection.state,
+    ...(connection.problem === undefined ? {} : { problem: connection.problem }),
+    buffered: buffer.stats().readings + buffer.stats().pending,
   });
 
   let dropped = 0;
@@ -193,9 +219,28 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
       sender.close();
       await connection.close();
       buffer.close();
+      await statusServer?.close();
       logger.info({ buffered: buffer.stats().readings }, 'agent stopped');
     },
   };
+}
+
+/** Answers `edgewire-agent check` (and refuses a second agent on this buffer); see status-socket.ts. */
+async function openStatusSocket(config: AgentConfig, status: () => AgentStatus, logger: Logger) {
+  const path = statusSocketPath(config.buffer.path);
+  if (path === undefined) return undefined;
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    return await serveStatus(path, status);
+  } catch (error) {
+    if (error instanceof AgentAlreadyRunning) throw error;
+    // The agent runs without it; only `check` loses sight of it.
+    logger.warn(
+      { path, problem: (error as Error).message },
+      'cannot open the status socket: `edgewire-agent check` will not notice this agent and may disturb it',
+    );
+    return undefined;
+  }
 }
 
 /** How far a reading may be moved to keep its timestamp distinct; older ones are backfill, kept as they are. */

@@ -1,13 +1,19 @@
 /**
  * `edgewire-agent check`: validates the config, opens each sensor once, opens the buffer and tries the
  * hub, then says what works and what does not, so an installer finds every problem in one go.
+ *
+ * It never disturbs a running agent (found through its status socket): connecting as the device would
+ * replace the agent's connection (4009), and the agent holds its serial ports. With an agent running,
+ * the hub line reports that agent's own connection instead, and serial ports are left alone.
  */
 import { parseServerFrame } from '@edgewire/protocol';
 import WebSocket from 'ws';
 import { ReadingBuffer } from './buffer/reading-buffer.js';
 import type { AgentConfig } from './config.js';
-import { deviceSocketUrl, retryAfterMs } from './connection/hub-connection.js';
+import { retryAfterMs } from './connection/hub-connection.js';
+import { deviceSocketUrl } from './connection/hub-url.js';
 import { createSensor, type SensorOptions } from './sensors/create-sensor.js';
+import { type AgentStatus, askRunningAgent, statusSocketPath } from './status-socket.js';
 
 export interface CheckResult {
   subject: string;
@@ -69,6 +75,14 @@ export async function runChecks(
   const results: CheckResult[] = [
     { subject: 'config', ok: true, detail: `device ${config.deviceId}, ${config.sensors.length} sensor(s)` },
   ];
+  const running = await askRunningAgent(statusSocketPath(config.buffer.path));
+  if (running) {
+    results.push({
+      subject: 'agent',
+      ok: true,
+      detail: `running (pid ${running.pid}); its hub connection and serial ports are left alone`,
+    });
+  }
   try {
     const buffer = new ReadingBuffer({ ...config.buffer, flushIntervalMs: 10_000 });
     const stats = buffer.stats();
@@ -84,12 +98,39 @@ export async function runChecks(
   for (const sensorConfig of config.sensors) {
     const sensor = await createSensor(sensorConfig, options);
     const subject = `sensor ${sensor.name} (${sensorConfig.type})`;
+    if (running && sensorConfig.type === 'serial') {
+      results.push({
+        subject,
+        ok: true,
+        detail: `${sensorConfig.path} not opened: the running agent holds it`,
+      });
+      continue;
+    }
     try {
       results.push({ subject, ok: true, detail: await sensor.check() });
     } catch (error) {
       results.push({ subject, ok: false, detail: (error as Error).message });
     }
   }
-  if (options.hub !== false) results.push(await probeHub(config, token));
+  if (options.hub !== false) {
+    results.push(running ? runningAgentsHub(config, running) : await probeHub(config, token));
+  }
   return results;
+}
+
+/** The running agent's own connection, which says more than a probe could and disturbs nothing. */
+function runningAgentsHub(config: AgentConfig, running: AgentStatus): CheckResult {
+  const subject = `hub ${deviceSocketUrl(config.hub.url, config.deviceId)}`;
+  if (running.state === 'CONNECTED') {
+    return {
+      subject,
+      ok: true,
+      detail: `the running agent is connected, ${running.buffered} reading(s) waiting`,
+    };
+  }
+  return {
+    subject,
+    ok: false,
+    detail: `the running agent is retrying: ${running.problem ?? 'not connected yet'}`,
+  };
 }

@@ -78,7 +78,7 @@ program
     'validate the config, open each sensor once, open the buffer and try the hub; exit 1 if anything fails',
   )
   .addOption(configOption())
-  .option('--no-hub', "do not connect to the hub (connecting briefly replaces a running agent's connection)")
+  .option('--no-hub', 'do not check the hub connection')
   .action(async (opts: { config: string; hub: boolean }) => {
     let config: ReturnType<typeof loadConfig>;
     try {

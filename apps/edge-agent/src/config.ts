@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { deviceIdSchema, formatPath, nameSchema } from '@edgewire/protocol';
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { HubUrlError, normaliseHubUrl } from './connection/hub-url.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/edgewire/agent.yaml';
 export const DEFAULT_BUFFER_PATH = '/var/lib/edgewire/buffer.db';
@@ -175,30 +176,24 @@ export type SystemSensorConfig = z.output<typeof systemSensorSchema>;
 export type SimulatedSensorConfig = z.output<typeof simulatedSensorSchema>;
 export type SerialSensorConfig = z.output<typeof serialSensorSchema>;
 
-const hubUrl = z.string().superRefine((text, ctx) => {
-  let url: URL;
+/** Any form of the hub's address a user may paste, normalised (see `normaliseHubUrl`). */
+const hubUrl = z.string().transform((text, ctx) => {
   try {
-    url = new URL(text);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: `not a URL: ${JSON.stringify(text)}` });
-    return;
-  }
-  if (!['ws:', 'wss:', 'http:', 'https:'].includes(url.protocol)) {
-    ctx.addIssue({ code: 'custom', message: 'expected a ws://, wss://, http:// or https:// URL' });
-  }
-  // Credentials travel only in the Authorization header, never in a URL that ends up in logs.
-  if (url.username || url.password || url.search) {
-    ctx.addIssue({
-      code: 'custom',
-      message: 'must not carry credentials or a query; the token comes from EDGEWIRE_TOKEN',
-    });
+    return normaliseHubUrl(text);
+  } catch (error) {
+    if (!(error instanceof HubUrlError)) throw error;
+    ctx.addIssue({ code: 'custom', message: error.message });
+    return z.NEVER;
   }
 });
 
 export const agentConfigSchema = z.strictObject({
   deviceId: deviceIdSchema,
   hub: z.strictObject({
-    /** Base URL of the hub; the agent connects to `{url}/ws/device/{deviceId}`. */
+    /**
+     * Base URL of the hub; the agent connects to `{url}/ws/device/{deviceId}`. http(s) becomes ws(s),
+     * and a pasted `/ws` or `/ws/device/…` ending is dropped.
+     */
     url: hubUrl,
     /** PEM file of the CA that signed the hub's certificate, when it is not one the system trusts. */
     ca: z.string().min(1).optional(),
@@ -226,6 +221,11 @@ export const agentConfigSchema = z.strictObject({
       maxFrameBytes: z.number().int().min(1024).default(HUB_DEFAULT_MAX_FRAME_BYTES),
       /** Readings per second at most, so a backlog after an outage does not flood the hub. */
       maxReadingsPerSec: z.number().positive().default(20_000),
+      /**
+       * Frames that got no ack at all for this long are sent again (a hub acks within a second when its
+       * database is up; while it is down it acks nothing, and a resend every 30 s costs little).
+       */
+      ackTimeoutMs: z.number().int().min(100).default(30_000),
     })
     .prefault({}),
   connection: z

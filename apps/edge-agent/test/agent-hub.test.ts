@@ -1,10 +1,9 @@
 /**
- * The agent against a real in-process hub (embedded PGlite): live readings, commands to outputs and
+ * The agent against a real in-process hub (on PostgreSQL): live readings, commands to outputs and
  * their results, and what the hub's close codes make the agent do.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createTestDatabase, startTestHub, type TestHub, waitFor } from '@edgewire/hub/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type RunningAgent, startAgent } from '../src/agent.js';
@@ -12,23 +11,25 @@ import { BYTES_PER_READING, ReadingBuffer } from '../src/buffer/reading-buffer.j
 import { type AgentConfigInput, parseConfig } from '../src/config.js';
 import { FakeGpioChip } from './support/fake-gpio.js';
 import { fakeSysfsGpio, PI4_KERNEL_6_6 } from './support/fake-sysfs.js';
-import { type RunningHub, startTestHub } from './support/hub-harness.js';
 import { captureLogs } from './support/log-capture.js';
-import { waitFor } from './support/wait.js';
+import { tempDir } from './support/temp-dir.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function hub(overrides: { maxFrameBytes?: number } = {}): Promise<RunningHub> {
-  const running = await startTestHub(overrides);
+async function hub(overrides: { maxFrameBytes?: number } = {}): Promise<TestHub> {
+  // PostgreSQL rather than embedded PGlite: a hub starts in a second instead of tens on a busy machine.
+  const testDb = await createTestDatabase('postgres');
+  cleanups.push(() => testDb.drop());
+  const running = await startTestHub({ databaseUrl: testDb.url, logLevel: 'info', ...overrides });
   cleanups.push(() => running.close());
   return running;
 }
 
 async function agent(
-  h: RunningHub,
+  h: TestHub,
   deviceId: string,
   token: string,
   extra: Partial<AgentConfigInput> = {},
@@ -38,7 +39,7 @@ async function agent(
   const config = parseConfig({
     deviceId,
     hub: { url: h.url },
-    buffer: { path: join(mkdtempSync(join(tmpdir(), 'agent-hub-')), 'buffer.db'), flushIntervalMs: 50 },
+    buffer: { path: join(tempDir('agent-hub-'), 'buffer.db'), flushIntervalMs: 50 },
     connection: { initialBackoffMs: 100, maxBackoffMs: 400, refusedRetryMs: 500 },
     ...extra,
   });
@@ -53,7 +54,7 @@ async function agent(
 
 /** An operator's client connection with `filters` subscribed at connect time. */
 async function operator(
-  h: RunningHub,
+  h: TestHub,
   permissions: Array<{ filter: string; access: 'read' | 'readwrite' }>,
   filters: string[],
 ) {
@@ -182,7 +183,7 @@ describe('agent with a real hub', () => {
   it('replays a backlog at the configured pace, not all at once', async () => {
     const h = await hub();
     const { token } = await h.admin.addDevice('pi-backlog');
-    const path = join(mkdtempSync(join(tmpdir(), 'agent-backlog-')), 'buffer.db');
+    const path = join(tempDir('agent-backlog-'), 'buffer.db');
     const backlog = new ReadingBuffer({ path, maxBytes: 1e9, flushIntervalMs: 60_000 });
     const start = Date.now() - 10_000;
     backlog.append(Array.from({ length: 6000 }, (_, i) => ({ metric: 'level', value: i, ts: start + i })));
@@ -202,7 +203,7 @@ describe('agent with a real hub', () => {
   it('reports its own backlog and evictions as readings an operator can watch', async () => {
     const h = await hub();
     const { token } = await h.admin.addDevice('pi-report');
-    const path = join(mkdtempSync(join(tmpdir(), 'agent-report-')), 'buffer.db');
+    const path = join(tempDir('agent-report-'), 'buffer.db');
     // An outage left more than the buffer holds: 3000 readings into room for 1000.
     const backlog = new ReadingBuffer({ path, maxBytes: 1000 * BYTES_PER_READING, flushIntervalMs: 60_000 });
     const start = Date.now() - 10_000;

@@ -1,13 +1,12 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor } from '@edgewire/hub/test-support';
 import BetterSqlite3 from 'better-sqlite3';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { BYTES_PER_READING, ReadingBuffer } from '../src/buffer/reading-buffer.js';
-import { waitFor } from './support/wait.js';
+import { tempDir } from './support/temp-dir.js';
 
-const tempPath = () => join(mkdtempSync(join(tmpdir(), 'agent-buffer-')), 'nested', 'buffer.db');
+const tempPath = () => join(tempDir('agent-buffer-'), 'nested', 'buffer.db');
 const open = (path: string, maxBytes = 1e9) => new ReadingBuffer({ path, maxBytes, flushIntervalMs: 60_000 });
 const readings = (from: number, count: number, metric = 'temp') =>
   Array.from({ length: count }, (_, i) => ({
@@ -98,6 +97,10 @@ describe('durable reading buffer', () => {
         stdio: ['ignore', 'pipe', 'inherit'],
       },
     );
+    // Killed even when the test fails before its own kill, e.g. on a timeout.
+    onTestFinished(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
     let committed = -1;
     child.stdout.on('data', (chunk: Buffer) => {
       for (const m of chunk.toString().matchAll(/committed (-?\d+)/g))

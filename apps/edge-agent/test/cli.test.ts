@@ -1,16 +1,26 @@
 /** The `edgewire-agent` command as a user runs it, as a child process. */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import {
+  createTestDatabase,
+  startTestHub,
+  type TestDatabase,
+  type TestHub,
+  waitFor,
+} from '@edgewire/hub/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningHub, startTestHub } from './support/hub-harness.js';
+import { startAgent } from '../src/agent.js';
+import { parseConfig } from '../src/config.js';
+import { captureLogs } from './support/log-capture.js';
+import { PtyPair } from './support/pty-pair.js';
+import { tempDir } from './support/temp-dir.js';
 
 const exec = promisify(execFile);
 // The sources, as `pnpm agent` runs them: a bin would run a dist/ left from an older build.
 const cliSource = join(import.meta.dirname, '..', 'src', 'cli.ts');
-const dir = mkdtempSync(join(tmpdir(), 'agent-cli-'));
+const dir = tempDir('agent-cli-');
 
 async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
   try {
@@ -36,11 +46,16 @@ function configFile(text: string): string {
 }
 
 describe('edgewire-agent CLI', () => {
-  let hub: RunningHub;
+  let testDb: TestDatabase;
+  let hub: TestHub;
   beforeAll(async () => {
-    hub = await startTestHub();
+    testDb = await createTestDatabase('postgres');
+    hub = await startTestHub({ databaseUrl: testDb.url });
   });
-  afterAll(() => hub.close());
+  afterAll(async () => {
+    await hub?.close();
+    await testDb?.drop();
+  });
 
   it('has --help for the program and every command', async () => {
     const top = await cli(['--help']);
@@ -97,5 +112,53 @@ sensors:
 
     const refused = await cli(['check', '--config', path], { EDGEWIRE_TOKEN: 'tok_wrong' });
     expect(refused.stdout).toMatch(/^FAIL {2}hub .*: token refused \(HTTP 401\)$/m);
+  });
+  it('check: leaves a running agent alone, and reports its connection instead', async () => {
+    const { token } = await hub.admin.addDevice('pi-running');
+    const pty = new PtyPair(mkdtempSync(join(dir, 'pty-')));
+    await pty.plug();
+    const config = {
+      deviceId: 'pi-running',
+      hub: { url: hub.url },
+      buffer: { path: join(dir, 'running', 'buffer.db') },
+      sensors: [{ type: 'serial', name: 'weather', path: pty.agentPath, parser: { format: 'json' } }],
+    };
+    const logs = captureLogs('info');
+    const agent = await startAgent(parseConfig(config), { token, logger: logs.logger });
+    try {
+      await waitFor(
+        'the agent connected, its port open',
+        () => agent.state === 'CONNECTED' && logs.lines.some((l) => l.msg === 'serial port open'),
+      );
+      const path = configFile(JSON.stringify(config));
+      const check = await cli(['check', '--config', path], { EDGEWIRE_TOKEN: token });
+      expect(check.stdout).toMatch(new RegExp(`^ok {4}agent: running \\(pid ${process.pid}\\)`, 'm'));
+      expect(check.stdout).toMatch(
+        /^ok {4}sensor weather \(serial\): .*ttyAgent not opened: the running agent holds it$/m,
+      );
+      expect(check.stdout).toMatch(
+        /^ok {4}hub ws:.*\/ws\/device\/pi-running: the running agent is connected/m,
+      );
+      expect(check.code).toBe(0);
+      // The agent kept its connection: a check that connected as the device would have replaced it (4009).
+      pty.write('{"t": 1}\n');
+      await waitFor('a reading acknowledged after the check', () => agent.stats().ackedSeq > 0);
+      expect(logs.lines.filter((l) => l.msg === 'hub connection RETRYING')).toEqual([]);
+      expect(logs.lines.filter((l) => l.msg === 'serial port unavailable; reopening')).toEqual([]);
+
+      // A second agent on the same buffer would send everything twice: it is refused.
+      await expect(startAgent(parseConfig(config), { token, logger: captureLogs().logger })).rejects.toThrow(
+        `another agent (pid ${process.pid}, device pi-running) is running with this buffer`,
+      );
+    } finally {
+      await agent.close();
+      await pty.unplug();
+    }
+    // Once the agent stopped, check connects as the device again.
+    const alone = await cli(['check', '--config', configFile(JSON.stringify({ ...config, sensors: [] }))], {
+      EDGEWIRE_TOKEN: token,
+    });
+    expect(alone.stdout).not.toContain('agent: running');
+    expect(alone.stdout).toMatch(/^ok {4}hub .*: token accepted/m);
   });
 });

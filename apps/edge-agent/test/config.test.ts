@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfig, tokenFromEnvironment } from '../src/config.js';
+import { tempDir } from './support/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'agent-config-'));
+const dir = tempDir('agent-config-');
 let n = 0;
 function file(text: string): string {
   const path = join(dir, `agent-${n++}.yaml`);
@@ -109,6 +109,26 @@ sensors:
       parseConfig({ deviceId: 'pi-1', hub: { url: 'wss://u:s3cret@hub/?token=s3cret' } }),
     );
     expect(message).toContain('hub.url');
+    expect(message).not.toContain('s3cret');
+  });
+
+  it.each([
+    ['http://hub.local:8080', 'ws://hub.local:8080'],
+    ['https://hub.example.com/', 'wss://hub.example.com'],
+    ['wss://hub.example.com/ws', 'wss://hub.example.com'],
+    ['https://example.com/edgewire/ws/', 'wss://example.com/edgewire'],
+    ['ws://hub.local:8080/ws/device/pi-1', 'ws://hub.local:8080'],
+    ['ws://hub.local/wsx', 'ws://hub.local/wsx'],
+  ])('normalises the hub URL %s to the base URL %s', (given, base) => {
+    expect(parseConfig({ deviceId: 'pi-1', hub: { url: given } }).hub.url).toBe(base);
+  });
+
+  it('refuses a hub URL that is not a WebSocket or HTTP URL, naming the key', () => {
+    expect(errorOf(() => parseConfig({ deviceId: 'pi-1', hub: { url: 'ftp://hub.local' } }))).toMatch(
+      /hub\.url: expected a ws:\/\/, wss:\/\/, http:\/\/ or https:\/\/ URL, got ftp:/,
+    );
+    const message = errorOf(() => parseConfig({ deviceId: 'pi-1', hub: { url: '//hub.local:8080 s3cret' } }));
+    expect(message).toMatch(/hub\.url: not a URL/);
     expect(message).not.toContain('s3cret');
   });
 

@@ -2,27 +2,28 @@
  * The promise users trust the agent for, end to end: real hub, real PostgreSQL, real ptys, the agent
  * in-process or as a child process killed with SIGKILL.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  createTestDatabase,
+  sleep,
+  startTcpProxy,
+  startTestHub,
+  storageWriter,
+  storedValues,
+  type TestDatabase,
+  type TestHub,
+  waitFor,
+} from '@edgewire/hub/test-support';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startTcpProxy } from '../../hub/test/tcp-proxy.js';
 import { startAgent } from '../src/agent.js';
 import { ReadingBuffer } from '../src/buffer/reading-buffer.js';
 import { type AgentConfigInput, parseConfig } from '../src/config.js';
+import { spawnAgentProcess } from './support/agent-process.js';
 import { CounterLine, gapsAndDuplicates } from './support/counter-line.js';
-import {
-  createTestDatabase,
-  portOf,
-  type RunningHub,
-  startTestHub,
-  storedValues,
-  type TestDatabase,
-} from './support/hub-harness.js';
 import { captureLogs } from './support/log-capture.js';
 import { PtyPair } from './support/pty-pair.js';
-import { sleep, waitFor } from './support/wait.js';
+import { tempDir } from './support/temp-dir.js';
 
 let testDb: TestDatabase;
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -34,21 +35,21 @@ afterEach(async () => {
   await testDb.drop();
 });
 
-async function hubFor(options: Partial<Parameters<typeof startTestHub>[0]> = {}): Promise<RunningHub> {
-  const hub = await startTestHub({ databaseUrl: testDb.url!, ...options });
+async function hubFor(options: Parameters<typeof startTestHub>[0] = {}): Promise<TestHub> {
+  const hub = await startTestHub({ databaseUrl: testDb.url!, logLevel: 'info', ...options });
   cleanups.push(() => hub.close());
   return hub;
 }
 
 async function ptyPair(): Promise<PtyPair> {
-  const pty = new PtyPair(mkdtempSync(join(tmpdir(), 'agent-e2e-pty-')));
+  const pty = new PtyPair(tempDir('agent-e2e-pty-'));
   await pty.plug();
   cleanups.push(() => pty.unplug());
   return pty;
 }
 
 function agentConfig(
-  hub: RunningHub,
+  hub: { url: string },
   deviceId: string,
   pty: PtyPair,
   extra: Partial<AgentConfigInput> = {},
@@ -56,7 +57,7 @@ function agentConfig(
   return {
     deviceId,
     hub: { url: hub.url },
-    buffer: { path: join(mkdtempSync(join(tmpdir(), 'agent-e2e-')), 'buffer.db'), flushIntervalMs: 100 },
+    buffer: { path: join(tempDir('agent-e2e-'), 'buffer.db'), flushIntervalMs: 100 },
     connection: { initialBackoffMs: 200, maxBackoffMs: 1000 },
     sensors: [
       {
@@ -101,35 +102,64 @@ describe('agent → hub → PostgreSQL', () => {
     pty.write('t=215\n');
     await waitFor(
       'the reading in storage',
-      async () => (await storedValues(hub, 'serial-pi', 'temperature')).length === 1,
+      async () => (await storedValues(hub.database, 'serial-pi', 'temperature')).length === 1,
     );
     await waitFor('the ack', () => first.agent.stats().ackedSeq > 0);
     await first.agent.close();
-    // A restarted agent has nothing left to send: the ack covered the reading.
+    // A restarted agent has nothing left to send: the ack covered the reading. Once a newer reading
+    // went through, the old one has had every chance to be sent again, and was not.
     const second = await runAgent(config, token);
-    await sleep(500);
     expect(second.agent.stats().buffer.readings).toBe(0);
+    pty.write('t=216\n');
+    await waitFor(
+      'the newer reading in storage',
+      async () => (await storedValues(hub.database, 'serial-pi', 'temperature')).length === 2,
+    );
+    expect(second.agent.stats().sentReadings).toBe(1);
 
     const rows = await hub.database.rows<{ value: number; unit: string; time: Date }>(
-      "select value, unit, time from readings where device_id = 'serial-pi'",
+      "select value, unit, time from readings where device_id = 'serial-pi' order by time",
     );
-    expect(rows).toHaveLength(1);
+    expect(rows).toHaveLength(2);
     expect(rows[0]).toMatchObject({ value: 21.5, unit: '°C' });
+    expect(rows[1]).toMatchObject({ value: 21.6, unit: '°C' });
     expect(new Date(rows[0]!.time).getTime()).toBeGreaterThanOrEqual(before);
   });
 
+  it('stores every reading of a burst, those read in the same millisecond included', async () => {
+    const hub = await hubFor();
+    const { token } = await hub.admin.addDevice('burst-pi');
+    const pty = await ptyPair();
+    await runAgent(agentConfig(hub, 'burst-pi', pty), token);
+    // Fifty lines in one write are read and timestamped within a millisecond or two; the hub stores one
+    // reading per (device, metric, ts), so each must get a time of its own.
+    pty.write(Array.from({ length: 50 }, (_, n) => `{"burst": ${n}}\n`).join(''));
+    const values = await waitFor('fifty stored readings', async () => {
+      const stored = await storedValues(hub.database, 'burst-pi', 'burst');
+      return stored.length === 50 && stored;
+    });
+    expect(values).toEqual(Array.from({ length: 50 }, (_, n) => n));
+  });
+
   it('hub stopped for 10 s mid-stream, then restarted: every reading arrives once, in order', async () => {
-    let hub = await startTestHub({ databaseUrl: testDb.url! });
-    const port = portOf(hub);
+    let hub = await hubFor();
+    // The agent reaches "the hub" through a proxy, so the restarted hub can listen on a fresh port
+    // instead of hoping nobody took the old one meanwhile. The proxy reads `target` per connection.
+    const target = { host: '127.0.0.1', port: Number(new URL(hub.url).port) };
+    const proxy = await startTcpProxy(target);
+    cleanups.push(() => proxy.close());
     const { token } = await hub.admin.addDevice('outage-pi');
     const pty = await ptyPair();
-    const { agent, logs } = await runAgent(agentConfig(hub, 'outage-pi', pty), token);
+    const { agent, logs } = await runAgent(
+      agentConfig({ url: `http://127.0.0.1:${proxy.port}` }, 'outage-pi', pty),
+      token,
+    );
     const counter = new CounterLine(pty);
     counter.start(10);
     cleanups.push(() => counter.stop());
     await waitFor(
       'readings flowing into storage',
-      async () => (await storedValues(hub, 'outage-pi', 'n')).length >= 50,
+      async () => (await storedValues(hub.database, 'outage-pi', 'n')).length >= 50,
     );
 
     await hub.close();
@@ -137,8 +167,8 @@ describe('agent → hub → PostgreSQL', () => {
     await sleep(10_000);
     expect(agent.stats().buffer.readings).toBeGreaterThan(500);
 
-    hub = await startTestHub({ databaseUrl: testDb.url!, port });
-    cleanups.push(() => hub.close());
+    hub = await hubFor();
+    target.port = Number(new URL(hub.url).port);
     await waitFor('the agent to reconnect', () => agent.state === 'CONNECTED', 5000);
     await sleep(500);
     counter.stop();
@@ -146,7 +176,7 @@ describe('agent → hub → PostgreSQL', () => {
     const values = await waitFor(
       'every reading in storage',
       async () => {
-        const stored = await storedValues(hub, 'outage-pi', 'n');
+        const stored = await storedValues(hub.database, 'outage-pi', 'n');
         return stored.length >= last + 1 && stored;
       },
       15_000,
@@ -168,7 +198,7 @@ describe('agent → hub → PostgreSQL', () => {
     // it and the hub starts refusing.
     const hub = await hubFor({
       databaseUrl: proxy.urlFor(testDb.url!),
-      writer: { maxQueueBytes: 4000, retryMaxMs: 200 },
+      telemetrySink: storageWriter({ maxQueueBytes: 4000, retryMaxMs: 200 }),
     });
     const { token } = await hub.admin.addDevice('db-outage-pi');
     const pty = await ptyPair();
@@ -178,7 +208,7 @@ describe('agent → hub → PostgreSQL', () => {
     cleanups.push(() => counter.stop());
     await waitFor(
       'readings flowing into storage',
-      async () => (await storedValues(hub, 'db-outage-pi', 'n')).length >= 50,
+      async () => (await storedValues(hub.database, 'db-outage-pi', 'n')).length >= 50,
     );
 
     proxy.cut();
@@ -195,7 +225,7 @@ describe('agent → hub → PostgreSQL', () => {
     const values = await waitFor(
       'every reading in storage',
       async () => {
-        const stored = await storedValues(hub, 'db-outage-pi', 'n');
+        const stored = await storedValues(hub.database, 'db-outage-pi', 'n');
         return stored.length >= last + 1 && stored;
       },
       30_000,
@@ -209,7 +239,7 @@ describe('agent → hub → PostgreSQL', () => {
     const hub = await hubFor();
     const { token } = await hub.admin.addDevice('kill-pi');
     const pty = await ptyPair();
-    const dir = mkdtempSync(join(tmpdir(), 'agent-kill-'));
+    const dir = tempDir('agent-kill-');
     const configPath = join(dir, 'agent.yaml');
     const bufferPath = join(dir, 'buffer.db');
     const config = agentConfig(hub, 'kill-pi', pty, {
@@ -220,33 +250,15 @@ describe('agent → hub → PostgreSQL', () => {
     writeFileSync(configPath, JSON.stringify(config));
 
     const spawnAgent = async () => {
-      const child: ChildProcess = spawn(
-        process.execPath,
-        [
-          '--conditions=source',
-          '--import',
-          'tsx',
-          join(import.meta.dirname, '..', 'src', 'cli.ts'),
-          'run',
-          '--config',
-          configPath,
-        ],
-        {
-          env: { ...process.env, EDGEWIRE_TOKEN: token, NODE_ENV: 'production' },
-          stdio: ['ignore', 'pipe', 'inherit'],
-        },
-      );
-      cleanups.push(() => child.kill('SIGKILL'));
-      let output = '';
-      child.stdout!.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-      });
+      const agent = spawnAgentProcess(configPath, token);
+      cleanups.push(() => agent.child.kill('SIGKILL'));
       await waitFor(
         'the child agent to open its port and connect',
-        () => output.includes('serial port open') && output.includes('hub connection CONNECTED'),
+        () =>
+          agent.output().includes('serial port open') && agent.output().includes('hub connection CONNECTED'),
         15_000,
       );
-      return { child, output: () => output };
+      return agent;
     };
 
     const first = await spawnAgent();
@@ -255,17 +267,16 @@ describe('agent → hub → PostgreSQL', () => {
     cleanups.push(() => counter.stop());
     await waitFor(
       'readings flowing into storage',
-      async () => (await storedValues(hub, 'kill-pi', 'n')).length >= 60,
+      async () => (await storedValues(hub.database, 'kill-pi', 'n')).length >= 60,
       15_000,
     );
     await sleep(1000);
     counter.stop();
-    const killed = new Promise((resolve) => first.child.once('exit', resolve));
     first.child.kill('SIGKILL');
-    await killed;
+    await first.exited;
     const writtenBeforeKill = counter.next - 1;
 
-    const storedAtKill = await storedValues(hub, 'kill-pi', 'n');
+    const storedAtKill = await storedValues(hub.database, 'kill-pi', 'n');
     const buffer = new ReadingBuffer({ path: bufferPath, maxBytes: 1e9, flushIntervalMs: 60_000 });
     const bufferedAtKill = buffer.readAfter(0, 1_000_000).map((r) => r.value);
     buffer.close();
@@ -281,7 +292,7 @@ describe('agent → hub → PostgreSQL', () => {
     const values = await waitFor(
       'the buffered and the new readings in storage',
       async () => {
-        const stored = await storedValues(hub, 'kill-pi', 'n');
+        const stored = await storedValues(hub.database, 'kill-pi', 'n');
         return (
           stored.includes(last) && stored.filter((v) => v <= committed).length >= committed + 1 && stored
         );

@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { waitFor } from '@edgewire/hub/test-support';
 import type { Reading } from '@edgewire/protocol';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ReadingBuffer } from '../src/buffer/reading-buffer.js';
 import { CommandRouter } from '../src/commands.js';
 import { type GpioSensorConfig, parseConfig } from '../src/config.js';
@@ -11,7 +11,7 @@ import { FakeGpioChip } from './support/fake-gpio.js';
 import { fakeSysfsGpio, PI4_KERNEL_6_6 } from './support/fake-sysfs.js';
 import { captureLogs } from './support/log-capture.js';
 import { sensorContext } from './support/sensor-context.js';
-import { sleep, waitFor } from './support/wait.js';
+import { tempDir } from './support/temp-dir.js';
 
 /** BCM 17 on a Pi 4 with kernel 6.6+. */
 const BCM17 = 529;
@@ -21,7 +21,19 @@ let running: GpioSensor | undefined;
 afterEach(async () => {
   await running?.stop();
   running = undefined;
+  vi.useRealTimers();
 });
+
+/**
+ * Debouncing is a matter of milliseconds: on a busy machine a real 5 ms pause can last 50. These tests
+ * run the sensor on a clock they move themselves, so "5 ms later" is exactly that.
+ */
+function useTestClock(): (ms: number) => Promise<void> {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+  return async (ms) => {
+    await vi.advanceTimersByTimeAsync(ms);
+  };
+}
 
 async function startGpio(sensor: Record<string, unknown>, buffer?: ReadingBuffer) {
   const config = parseConfig({
@@ -51,29 +63,40 @@ const values = (readings: Reading[], metric: string) =>
 
 describe('gpio sensor (fake chip behind the onoff interface)', () => {
   it('edge mode: reports the initial level, then one reading per settled change despite contact bounce', async () => {
+    const advance = useTestClock();
     const { chip, readings } = await startGpio({ inputs: [{ pin: 17, metric: 'door', debounceMs: 20 }] });
     const line = chip.line(BCM17);
     expect(line.edge).toBe('both');
     expect(values(readings, 'door')).toEqual([0]);
     line.bounce(1, 5);
-    await waitFor('door open', () => values(readings, 'door').length === 2);
+    await advance(19);
+    expect(values(readings, 'door')).toEqual([0]);
+    await advance(1);
+    expect(values(readings, 'door')).toEqual([0, 1]);
     line.bounce(0, 4);
-    await waitFor('door closed', () => values(readings, 'door').length === 3);
-    await sleep(60);
+    await advance(20);
+    expect(values(readings, 'door')).toEqual([0, 1, 0]);
+    await advance(1000);
     expect(values(readings, 'door')).toEqual([0, 1, 0]);
   });
 
   it('edge mode: a glitch shorter than the debounce time is no change at all', async () => {
+    const advance = useTestClock();
     const { chip, readings } = await startGpio({ inputs: [{ pin: 17, metric: 'door', debounceMs: 30 }] });
     const line = chip.line(BCM17);
     line.drive(1);
-    await sleep(5);
+    await advance(29);
     line.drive(0);
-    await sleep(80);
+    await advance(1000);
     expect(values(readings, 'door')).toEqual([0]);
+    // The same pulse held for the debounce time is a change.
+    line.drive(1);
+    await advance(30);
+    expect(values(readings, 'door')).toEqual([0, 1]);
   });
 
   it('edge mode with edge: rising reports only rising changes; activeLow inverts the wire', async () => {
+    const advance = useTestClock();
     const { chip, readings } = await startGpio({
       inputs: [{ pin: 17, metric: 'button', edge: 'rising', activeLow: true, debounceMs: 5 }],
     });
@@ -81,13 +104,15 @@ describe('gpio sensor (fake chip behind the onoff interface)', () => {
     // Wire low = pressed = logical 1 with activeLow.
     expect(values(readings, 'button')).toEqual([1]);
     line.drive(1); // released: logical 0, a falling edge, not reported
-    await sleep(30);
+    await advance(30);
+    expect(values(readings, 'button')).toEqual([1]);
     line.drive(0); // pressed again: rising
-    await waitFor('press', () => values(readings, 'button').length === 2);
+    await advance(5);
     expect(values(readings, 'button')).toEqual([1, 1]);
   });
 
   it('pulse mode: counts S0 pulses (bouncy ones once each) into a total and a rate', async () => {
+    const advance = useTestClock();
     const { chip, readings } = await startGpio({
       inputs: [
         {
@@ -103,21 +128,22 @@ describe('gpio sensor (fake chip behind the onoff interface)', () => {
       ],
     });
     const line = chip.line(BCM17);
+    // 12 pulses of 8 ms, 8 ms apart, in the first report interval (400 ms).
     for (let i = 0; i < 12; i++) {
       line.bounce(1, 2);
-      await sleep(8);
+      await advance(8);
       line.drive(0);
-      await sleep(8);
+      await advance(8);
     }
-    await waitFor('a report after the pulses', () => values(readings, 'energy_total').at(-1) === 12, 3000);
+    await advance(400 - 12 * 16);
+    expect(values(readings, 'energy_total')).toEqual([12]);
+    await advance(400);
+    expect(values(readings, 'energy_total')).toEqual([12, 12]);
     const rates = readings.filter((r) => r.metric === 'energy_rate');
     expect(rates[0]!.unit).toBe('W');
     expect(readings.find((r) => r.metric === 'energy_total')!.unit).toBe('Wh');
-    // 12 Wh spread over the reports so far: the rates integrate back to the energy.
-    const perReportHours = 0.4 / 3600;
-    const integrated = rates.reduce((sum, r) => sum + r.value * perReportHours, 0);
-    expect(integrated).toBeGreaterThan(10);
-    expect(integrated).toBeLessThan(14);
+    // 12 Wh in 0.4 s is 108 kW; then nothing.
+    expect(rates.map((r) => r.value)).toEqual([108_000, 0]);
   });
 
   it('sample mode: reads the level every interval', async () => {
@@ -205,7 +231,7 @@ describe('gpio sensor (fake chip behind the onoff interface)', () => {
   });
 
   it('pulse mode: the total carries on across an agent restart, as the meter register does', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'gpio-counter-')), 'buffer.db');
+    const path = join(tempDir('gpio-counter-'), 'buffer.db');
     const input = {
       pin: 17,
       metric: 'energy',

@@ -1,8 +1,8 @@
+import { sleep, waitFor } from '@edgewire/hub/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HubConnection, type HubConnectionOptions } from '../src/connection/hub-connection.js';
 import { captureLogs } from './support/log-capture.js';
 import { type Answer, startScriptedHub, welcome } from './support/scripted-hub.js';
-import { sleep, waitFor } from './support/wait.js';
 
 const TOKEN = 'tok_9f8e7d6c5b4a39281706f5e4d3c2b1a0';
 const cleanups: Array<() => Promise<void>> = [];

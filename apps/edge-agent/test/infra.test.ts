@@ -7,17 +7,16 @@ import {
   copyFileSync,
   cpSync,
   mkdirSync,
-  mkdtempSync,
   readFileSync,
   readlinkSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
+import { tempDir } from './support/temp-dir.js';
 
 const run = promisify(execFile);
 const repo = join(import.meta.dirname, '..', '..', '..');
@@ -27,7 +26,7 @@ const unitText = readFileSync(unitPath, 'utf8');
 
 /** A root with the distribution's own units, an executable where ExecStart points, and `unit` installed. */
 function systemdRoot(unit: string): string {
-  const root = mkdtempSync(join(tmpdir(), 'agent-unit-'));
+  const root = tempDir('agent-unit-');
   mkdirSync(join(root, 'usr', 'lib', 'systemd'), { recursive: true });
   cpSync('/usr/lib/systemd/system', join(root, 'usr', 'lib', 'systemd', 'system'), { recursive: true });
   mkdirSync(join(root, 'usr', 'local', 'bin'), { recursive: true });
@@ -94,7 +93,7 @@ describe('systemd unit', () => {
 });
 
 function installRoot(): string {
-  const root = mkdtempSync(join(tmpdir(), 'agent-install-'));
+  const root = tempDir('agent-install-');
   mkdirSync(join(root, 'etc'));
   for (const file of ['passwd', 'group', 'shadow', 'gshadow'])
     copyFileSync(`/etc/${file}`, join(root, 'etc', file));

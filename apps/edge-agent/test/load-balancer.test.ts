@@ -10,18 +10,23 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { RunningHub } from '@edgewire/hub';
+import {
+  createTestDatabase,
+  freePort,
+  makeCertificates,
+  TEST_REDIS_URL,
+  type TestCertificates,
+  type TestDatabase,
+  waitFor,
+} from '@edgewire/hub/test-support';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type HubProcess, spawnHub } from '../../hub/test/hub-process.js';
-import { freePort } from '../../hub/test/ports.js';
-import { TEST_REDIS_URL } from '../../hub/test/redis-cluster.js';
-import { makeCertificates, type TestCertificates } from '../../hub/test/tls.js';
 import { type RunningAgent, startAgent } from '../src/agent.js';
 import { parseConfig } from '../src/config.js';
 import { CounterLine, gapsAndDuplicates } from './support/counter-line.js';
-import { createTestDatabase, type RunningHub, type TestDatabase } from './support/hub-harness.js';
 import { captureLogs } from './support/log-capture.js';
 import { PtyPair } from './support/pty-pair.js';
-import { waitFor } from './support/wait.js';
 
 const HAPROXY_CFG = fileURLToPath(new URL('../../../infra/cluster/haproxy.cfg', import.meta.url));
 const AGENTS = 4;

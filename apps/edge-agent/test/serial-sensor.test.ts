@@ -1,12 +1,13 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor } from '@edgewire/hub/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startAgent } from '../src/agent.js';
 import { parseConfig, type SerialSensorConfig } from '../src/config.js';
 import { SerialSensor } from '../src/sensors/serial/serial-sensor.js';
+import { captureLogs } from './support/log-capture.js';
 import { PtyPair } from './support/pty-pair.js';
 import { sensorContext } from './support/sensor-context.js';
-import { waitFor } from './support/wait.js';
+import { tempDir } from './support/temp-dir.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -14,7 +15,7 @@ afterEach(async () => {
 });
 
 async function setup(parser: unknown) {
-  const pty = new PtyPair(mkdtempSync(join(tmpdir(), 'agent-serial-')));
+  const pty = new PtyPair(tempDir('agent-serial-'));
   await pty.plug();
   cleanups.push(() => pty.unplug());
   const config = parseConfig({
@@ -87,5 +88,44 @@ describe('serial sensor on real pseudo-terminals', () => {
     pty.write('{"n": 2}\n');
     await waitFor('a reading after the replug', () => readings.length === 2);
     expect(readings.map((r) => r.value)).toEqual([1, 2]);
+  });
+
+  it('names the sensor once in each of its log lines, as the agent writes them', async () => {
+    const dir = tempDir('agent-serial-logs-');
+    const pty = new PtyPair(dir);
+    await pty.plug();
+    cleanups.push(() => pty.unplug());
+    const logs = captureLogs('debug');
+    const agent = await startAgent(
+      parseConfig({
+        deviceId: 'pi-1',
+        hub: { url: 'ws://127.0.0.1:1' },
+        buffer: { path: join(dir, 'buffer.db'), reportIntervalSec: 0 },
+        sensors: [
+          {
+            type: 'serial',
+            name: 'weather',
+            path: pty.agentPath,
+            parser: { format: 'json' },
+            reopen: { initialMs: 50, maxMs: 200 },
+          },
+        ],
+      }),
+      { token: 'tok_serial_logs', logger: logs.logger },
+    );
+    cleanups.push(() => agent.close());
+    await waitFor('the port to open', () => logs.lines.some((l) => l.msg === 'serial port open'));
+    pty.write('boot banner\n');
+    await waitFor('the unparsed line', () =>
+      logs.lines.some((l) => l.msg === 'serial line gave no readings'),
+    );
+    await pty.unplug();
+    await waitFor('the loss', () => logs.lines.some((l) => l.msg === 'serial port unavailable; reopening'));
+
+    const raw = logs.text().split('\n');
+    const fromSensor = raw.filter((line) => line.includes('"sensor":"weather"'));
+    // Started, open, unparsed line, lost: at least these four, each naming the sensor exactly once.
+    expect(fromSensor.length).toBeGreaterThanOrEqual(4);
+    for (const line of raw) expect(line.match(/"sensor":/g)?.length ?? 0).toBeLessThanOrEqual(1);
   });
 });

@@ -1,6 +1,6 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { waitFor } from '@edgewire/hub/test-support';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -12,7 +12,7 @@ import {
 import { SimulatedSensor, sampleWave } from '../src/sensors/simulated.js';
 import { readCpuTemperature, SystemSensor } from '../src/sensors/system.js';
 import { sensorContext } from './support/sensor-context.js';
-import { sleep, waitFor } from './support/wait.js';
+import { tempDir } from './support/temp-dir.js';
 
 const sensorConfig = <T>(sensor: Record<string, unknown>) =>
   parseConfig({ deviceId: 'pi', hub: { url: 'ws://h' }, sensors: [sensor] }).sensors[0] as T;
@@ -64,18 +64,25 @@ describe('simulated sensor', () => {
     const { context, readings } = sensorContext();
     await sensor.start(context);
     stops.push(() => sensor.stop());
-    await sleep(1000);
-    const temps = readings.filter((r) => r.metric === 'temp');
-    expect(temps.length).toBeGreaterThan(80);
-    expect(temps.length).toBeLessThan(120);
-    expect(temps[0]!.unit).toBe('°C');
-    expect(readings.filter((r) => r.metric === 'hum').length).toBe(temps.length);
+    // Samples are taken by elapsed time, so their timestamps, not the wall clock of a busy machine, say
+    // the rate: one second of them holds exactly 100 per signal, 10 ms apart.
+    const temps = () => readings.filter((r) => r.metric === 'temp');
+    await waitFor(
+      'a second of samples',
+      () => temps().length > 0 && temps().at(-1)!.ts - temps()[0]!.ts >= 1000,
+    );
+    const start = temps()[0]!.ts;
+    const second = (metric: string) => readings.filter((r) => r.metric === metric && r.ts < start + 1000);
+    expect(second('temp')).toHaveLength(100);
+    expect(second('hum').map((r) => r.ts)).toEqual(second('temp').map((r) => r.ts));
+    expect(second('temp').every((r, i) => i === 0 || r.ts - second('temp')[i - 1]!.ts === 10)).toBe(true);
+    expect(temps()[0]!.unit).toBe('°C');
   });
 });
 
 describe('system sensor', () => {
   it('reads the CPU temperature from the first thermal zone that has one', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'thermal-'));
+    const root = tempDir('thermal-');
     mkdirSync(join(root, 'thermal_zone0'));
     mkdirSync(join(root, 'thermal_zone1'));
     mkdirSync(join(root, 'cooling_device0'));
@@ -85,7 +92,7 @@ describe('system sensor', () => {
   });
 
   it('reports temperature, load, memory and disk with units, prefixed', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'thermal-'));
+    const root = tempDir('thermal-');
     mkdirSync(join(root, 'thermal_zone0'));
     writeFileSync(join(root, 'thermal_zone0', 'temp'), '51000\n');
     const sensor = new SystemSensor(

@@ -3,12 +3,16 @@
  * CA signed, with an error line that says what to fix; it keeps retrying, as for any other failure.
  */
 import { startHub } from '@edgewire/hub';
+import {
+  createTestDatabase,
+  makeCertificates,
+  type TestCertificates,
+  type TestDatabase,
+  waitFor,
+} from '@edgewire/hub/test-support';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { makeCertificates, type TestCertificates } from '../../hub/test/tls.js';
-import { createTestDatabase, type TestDatabase } from './support/hub-harness.js';
 import { HubConnection } from '../src/connection/hub-connection.js';
 import { captureLogs } from './support/log-capture.js';
-import { waitFor } from './support/wait.js';
 
 let hubCerts: TestCertificates;
 let otherCerts: TestCertificates;

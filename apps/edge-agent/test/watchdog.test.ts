@@ -3,13 +3,14 @@
  * systemd's: READY and STATUS at start, WATCHDOG pings at half the WatchdogSec interval.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sleep, waitFor } from '@edgewire/hub/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemdNotifier } from '../src/watchdog.js';
 import { captureLogs } from './support/log-capture.js';
-import { sleep, waitFor } from './support/wait.js';
+import { tempDir } from './support/temp-dir.js';
 
 let socat: ChildProcess | undefined;
 afterEach(() => {
@@ -18,13 +19,39 @@ afterEach(() => {
 
 describe('systemd notify', () => {
   it('does nothing outside systemd', async () => {
-    const notifier = systemdNotifier(captureLogs().logger, {});
-    notifier.ready('x');
-    notifier.stop();
+    // A systemd-notify first on PATH that writes down every call, marked with who made it.
+    const calls = join(tempDir('agent-notify-calls-'), 'calls');
+    const fakeNotify = (who: string) => {
+      const bin = tempDir(`agent-notify-${who}-`);
+      writeFileSync(join(bin, 'systemd-notify'), `#!/bin/sh\necho "${who} $@" >> ${calls}\n`, {
+        mode: 0o755,
+      });
+      return { PATH: bin, WATCHDOG_USEC: '100000' };
+    };
+    const outside = systemdNotifier(captureLogs().logger, fakeNotify('outside'));
+    outside.ready('starting');
+    outside.status('hub CONNECTED');
+    // Control: the same fake under systemd is called; once it has pinged the watchdog twice, an
+    // armed watchdog timer outside systemd would have pinged too.
+    const inside = systemdNotifier(captureLogs().logger, {
+      ...fakeNotify('inside'),
+      NOTIFY_SOCKET: join(tmpdir(), 'no-such-notify-socket'),
+    });
+    inside.ready('starting');
+    const read = () => (existsSync(calls) ? readFileSync(calls, 'utf8').trim().split('\n') : []);
+    await waitFor(
+      'two watchdog pings under systemd',
+      () => read().filter((l) => l === 'inside WATCHDOG=1').length >= 2,
+    );
+    outside.stop();
+    inside.stop();
+    await waitFor('STOPPING under systemd', () => read().includes('inside STOPPING=1'));
+    expect(read().filter((l) => l.startsWith('outside'))).toEqual([]);
+    expect(read()).toContain('inside --ready --status=starting');
   });
 
   it('sends READY and STATUS, then WATCHDOG=1 every half watchdog interval', async () => {
-    const socket = join(mkdtempSync(join(tmpdir(), 'agent-notify-')), 'notify');
+    const socket = join(tempDir('agent-notify-'), 'notify');
     socat = spawn('socat', ['-u', `UNIX-RECV:${socket}`, 'STDOUT'], { stdio: ['ignore', 'pipe', 'inherit'] });
     let received = '';
     socat.stdout!.on('data', (chunk: Buffer) => {

@@ -123,7 +123,12 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
           batchReadings: config.storageBatchReadings,
           batchDelayMs: config.storageBatchDelayMs,
         });
-    cleanups.unshift(() => sink.close());
+    let sinkClosed: Promise<void> | undefined;
+    const closeSink = () => {
+      sinkClosed ??= sink.close();
+      return sinkClosed;
+    };
+    cleanups.unshift(closeSink);
 
     const retained = redis
       ? await RedisRetainedStore.connect(redis, config.redisPrefix, logger)
@@ -208,6 +213,9 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
         logger.info('hub shutting down');
         heartbeat.stop();
         if (config.dataDir) removeLocalAdmin(config.dataDir, process.pid);
+        // Storage first, while the devices are still connected: the acks of what it writes now reach
+        // them before the 1001, so they do not send those readings again to the next hub.
+        await closeSink();
         for (const cleanup of cleanups) await cleanup();
         logger.info('hub stopped');
       })();

@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createTestDatabase, type TestDatabase } from './databases.js';
 import { connect, startTestHub, TestClient } from './hub-harness.js';
+import { waitFor } from './wait.js';
 
 const BIN = fileURLToPath(new URL('../bin/edgewire-hub.js', import.meta.url));
 const run = promisify(execFile);
@@ -39,16 +40,6 @@ function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'edgewire-cli-'));
   dirs.push(dir);
   return dir;
-}
-
-async function waitFor<T>(probe: () => T | undefined, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 async function open(url: string, token: string): Promise<TestClient> {
@@ -119,7 +110,7 @@ describe('embedded (PGlite)', () => {
       output += chunk;
     });
     const adminFile = join(dir, 'hub-admin.json');
-    await waitFor(() => (existsSync(adminFile) ? true : undefined));
+    await waitFor('the admin endpoint file', () => existsSync(adminFile), 30_000);
     expect(statSync(adminFile).mode & 0o777).toBe(0o600);
     const { url } = JSON.parse(readFileSync(adminFile, 'utf8')) as { url: string };
     const wsBase = url.replace(/^http/, 'ws');

@@ -1,6 +1,7 @@
 /** SPEC "WebSocket endpoints": every refusal is a plain HTTP answer before the upgrade. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connect, refusal, startTestHub, type TestHub } from './hub-harness.js';
+import { waitFor } from './wait.js';
 
 let hub: TestHub;
 let device: { id: string; token: string };
@@ -64,12 +65,10 @@ describe('403', () => {
   });
 
   it('refuses an expired token', async () => {
-    const brief = await hub.admin.addToken({
-      permissions: [{ filter: 'a/#', access: 'read' }],
-      expiresAt: new Date(Date.now() + 300),
-    });
+    const expiresAt = new Date(Date.now() + 300);
+    const brief = await hub.admin.addToken({ permissions: [{ filter: 'a/#', access: 'read' }], expiresAt });
     await connect(hub, '/ws', { token: brief.token }).then(({ client }) => client.close());
-    await new Promise((r) => setTimeout(r, 400));
+    await waitFor('the expiry time to pass', () => Date.now() > expiresAt.getTime() + 10);
     expect((await refusal(hub, '/ws', { token: brief.token })).status).toBe(403);
   });
 
@@ -100,8 +99,13 @@ describe('429', () => {
     expect(Number(answer.headers['retry-after'])).toBeGreaterThan(0);
     first.client.close();
     await first.client.closed;
-    await new Promise((r) => setTimeout(r, 50));
-    await connect(hub, '/ws', { token: limited.token });
+    // The slot is given back when the hub has seen the close, which may be just after the client did.
+    await waitFor('a connection in the freed slot', () =>
+      connect(hub, '/ws', { token: limited.token }).then(
+        () => true,
+        () => false,
+      ),
+    );
   });
 
   it('counts concurrent handshakes, so a burst cannot overshoot maxConnections', async () => {

@@ -77,10 +77,36 @@ export class TestClient {
     accept: (frame: ServerFrame) => boolean = () => true,
     timeoutMs = 3000,
   ): Promise<F> {
+    const index = await this.#indexOf(accept, timeoutMs);
+    return this.frames.splice(index, 1)[0] as F;
+  }
+
+  nextOfType<T extends ServerFrame['type']>(type: T, timeoutMs?: number) {
+    return this.next<Extract<ServerFrame, { type: T }>>((f) => f.type === type, timeoutMs);
+  }
+
+  /**
+   * Asserts that no frame matching `unwanted` arrived before the first one matching `marker`, and
+   * removes the frames up to the marker. The test arranges for the marker to come after anything the
+   * action under test could have caused (a later message on the same path), so the check means the
+   * same on an idle machine and on a loaded one, which a fixed wait does not.
+   */
+  async noneBefore(
+    unwanted: (frame: ServerFrame) => boolean,
+    marker: (frame: ServerFrame) => boolean,
+    timeoutMs = 3000,
+  ): Promise<void> {
+    const index = await this.#indexOf(marker, timeoutMs);
+    const found = this.frames.slice(0, index).find(unwanted);
+    if (found) throw new Error(`unexpected frame ${JSON.stringify(found)} before the marker`);
+    this.frames.splice(0, index + 1);
+  }
+
+  async #indexOf(accept: (frame: ServerFrame) => boolean, timeoutMs: number): Promise<number> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const index = this.frames.findIndex(accept);
-      if (index >= 0) return this.frames.splice(index, 1)[0] as F;
+      if (index >= 0) return index;
       const left = deadline - Date.now();
       if (left <= 0 || this.socket.readyState === WebSocket.CLOSED) {
         throw new Error(`no matching frame; have ${JSON.stringify(this.frames).slice(0, 500)}`);
@@ -93,17 +119,6 @@ export class TestClient {
         });
       });
     }
-  }
-
-  nextOfType<T extends ServerFrame['type']>(type: T, timeoutMs?: number) {
-    return this.next<Extract<ServerFrame, { type: T }>>((f) => f.type === type, timeoutMs);
-  }
-
-  /** Asserts that nothing matching arrives within `ms`. */
-  async nothing(accept: (frame: ServerFrame) => boolean = () => true, ms = 200): Promise<void> {
-    await new Promise((r) => setTimeout(r, ms));
-    const found = this.frames.find(accept);
-    if (found) throw new Error(`unexpected frame ${JSON.stringify(found)}`);
   }
 
   close(): void {

@@ -41,7 +41,12 @@ describe('sub', () => {
     const msg = await sub.nextOfType('msg');
     expect(msg).toMatchObject({ topic: 'plant/boiler/temp', payload: { c: 80 } });
     expect(Math.abs(msg.ts - Date.now())).toBeLessThan(5000);
-    await sub.nothing((f) => f.type === 'msg');
+    // Published after the unmatched one on the same connection, so delivered after it if at all.
+    sub.send({ type: 'pub', topic: 'plant/marker/temp', payload: 'marker' });
+    await sub.noneBefore(
+      (f) => f.type === 'msg',
+      (f) => f.type === 'msg' && f.payload === 'marker',
+    );
   });
 
   it('refuses a filter outside the grant with forbidden, subscribing to none of the frame', async () => {
@@ -52,7 +57,15 @@ describe('sub', () => {
     expect(error.message).toContain('plant/#');
     const pub = await client([{ filter: 'plant/#', access: 'readwrite' }]);
     pub.send({ type: 'pub', topic: 'plant/boiler/temp', payload: 1 });
-    await sub.nothing((f) => f.type === 'msg');
+    // A filter the grant allows, then a message to it from the same publisher: it comes after the first
+    // one would have.
+    sub.send({ type: 'sub', id: 8, filters: ['plant/boiler/marker'] });
+    expect(await sub.nextOfType('ack')).toEqual({ type: 'ack', ref: 8 });
+    pub.send({ type: 'pub', topic: 'plant/boiler/marker', payload: 'marker' });
+    await sub.noneBefore(
+      (f) => f.type === 'msg' && f.payload !== 'marker',
+      (f) => f.type === 'msg',
+    );
   });
 
   it("delivers every device's readings to devices/+/telemetry/#", async () => {
@@ -83,10 +96,17 @@ describe('sub', () => {
   it('keeps $ topics away from filters that start with a wildcard', async () => {
     const everything = await client([{ filter: '#', access: 'readwrite' }], '#');
     const system = await client([{ filter: '$SYS/#', access: 'read' }], '$SYS/#');
-    const publisher = await client([{ filter: '$SYS/#', access: 'readwrite' }]);
+    const publisher = await client([
+      { filter: '$SYS/#', access: 'readwrite' },
+      { filter: 'marker', access: 'readwrite' },
+    ]);
     publisher.send({ type: 'pub', topic: '$SYS/load', payload: 0.5 });
+    publisher.send({ type: 'pub', topic: 'marker', payload: 'marker' });
     expect(await system.nextOfType('msg')).toMatchObject({ topic: '$SYS/load' });
-    await everything.nothing((f) => f.type === 'msg' && f.topic === '$SYS/load');
+    await everything.noneBefore(
+      (f) => f.type === 'msg' && f.topic === '$SYS/load',
+      (f) => f.type === 'msg' && f.topic === 'marker',
+    );
   });
 
   it('stops delivering after unsub', async () => {
@@ -94,7 +114,12 @@ describe('sub', () => {
     sub.send({ type: 'unsub', id: 'u', filters: ['x/#'] });
     expect(await sub.nextOfType('ack')).toEqual({ type: 'ack', ref: 'u' });
     sub.send({ type: 'pub', topic: 'x/y', payload: 1 });
-    await sub.nothing((f) => f.type === 'msg');
+    sub.send({ type: 'sub', id: 'm', filters: ['x/marker'] });
+    sub.send({ type: 'pub', topic: 'x/marker', payload: 'marker' });
+    await sub.noneBefore(
+      (f) => f.type === 'msg' && f.topic === 'x/y',
+      (f) => f.type === 'msg' && f.topic === 'x/marker',
+    );
   });
 });
 
@@ -103,15 +128,22 @@ describe('pub', () => {
     const readOnly = await client([{ filter: 'room/#', access: 'read' }], 'room/#');
     readOnly.send({ type: 'pub', id: 'p', topic: 'room/1', payload: 'hi' });
     expect(await readOnly.nextOfType('error')).toMatchObject({ code: 'forbidden', ref: 'p' });
-    await readOnly.nothing((f) => f.type === 'msg');
+    // The refused pub was handled when its error came back; a later message reaches the subscriber after
+    // anything it could have published.
+    const writer = await client([{ filter: 'room/#', access: 'readwrite' }]);
+    writer.send({ type: 'pub', topic: 'room/marker', payload: 'marker' });
+    await readOnly.noneBefore(
+      (f) => f.type === 'msg' && f.topic === 'room/1',
+      (f) => f.type === 'msg' && f.topic === 'room/marker',
+    );
   });
 
   it('acks only when an id was given', async () => {
     const writer = await client([{ filter: 'room/#', access: 'readwrite' }]);
     writer.send({ type: 'pub', topic: 'room/2', payload: 1 });
     writer.send({ type: 'pub', id: 3, topic: 'room/2', payload: 2 });
+    // Answers come in order: an ack of the first pub would be the first ack received.
     expect(await writer.nextOfType('ack')).toEqual({ type: 'ack', ref: 3 });
-    await writer.nothing((f) => f.type === 'ack');
   });
 
   it('never lets anyone forge presence', async () => {
@@ -135,7 +167,12 @@ describe('retained', () => {
     expect(await late.nextOfType('ack')).toEqual({ type: 'ack', ref: 's' });
     const retained = await late.nextOfType('msg');
     expect(retained).toMatchObject({ topic: 'config/a', payload: 'new', retained: true });
-    await late.nothing((f) => f.type === 'msg');
+    // Retained messages follow their sub's ack; a second sub's ack comes after all of them.
+    late.send({ type: 'sub', id: 'm', filters: ['config/marker'] });
+    await late.noneBefore(
+      (f) => f.type === 'msg',
+      (f) => f.type === 'ack' && f.ref === 'm',
+    );
   });
 
   it('clears a retained message with a null payload', async () => {
@@ -145,7 +182,11 @@ describe('retained', () => {
     await writer.nextOfType('ack');
     await writer.nextOfType('ack');
     const late = await client([{ filter: 'flags/#', access: 'read' }], 'flags/#');
-    await late.nothing((f) => f.type === 'msg');
+    late.send({ type: 'sub', id: 'm', filters: ['flags/marker'] });
+    await late.noneBefore(
+      (f) => f.type === 'msg',
+      (f) => f.type === 'ack' && f.ref === 'm',
+    );
   });
 });
 
@@ -210,8 +251,14 @@ describe('one device, one connection', () => {
     const newer = await connect(hub, `/ws/device/${id}`, { token: issued.token });
     expect((await older.client.closed).code).toBe(4009);
     expect((await watcher.nextOfType('msg')).payload).toMatchObject({ online: true });
-    await watcher.nothing((f) => f.type === 'msg' && (f.payload as { online: boolean }).online === false);
     newer.client.send({ type: 'telemetry', seq: 1, readings: [{ metric: 'm', value: 1, ts: 1 }] });
     expect(await newer.client.nextOfType('ack')).toEqual({ type: 'ack', seq: 1 });
+    // The device goes offline for real once its live connection ends, and only then: a wrong offline from
+    // the replaced connection's end would come first.
+    const closing = Date.now();
+    newer.client.close();
+    const offline = await watcher.nextOfType('msg');
+    expect(offline.payload).toMatchObject({ online: false });
+    expect(Date.parse((offline.payload as { at: string }).at)).toBeGreaterThanOrEqual(closing);
   });
 });

@@ -3,6 +3,7 @@ import { Counter } from 'prom-client';
 import { afterEach, expect, it } from 'vitest';
 import type { TelemetrySink } from '../src/ingest/telemetry-sink.js';
 import { connect, refusal, startTestHub, type TestHub } from './hub-harness.js';
+import { waitFor } from './wait.js';
 
 let hub: TestHub | undefined;
 afterEach(async () => {
@@ -85,13 +86,17 @@ it('puts the connection id (and device id) on every connection log line, and nev
   await client.closed;
   pi.close();
   await pi.closed;
-  await new Promise((r) => setTimeout(r, 50));
-
-  const lines = hub
-    .logText()
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const logLines = () =>
+    hub!
+      .logText()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  // The hub logs the end of a connection once it has seen it close, which may be after the client did.
+  await waitFor('the disconnect logged', () =>
+    logLines().some((l) => l.conn === welcome.conn && l.msg === 'disconnected'),
+  );
+  const lines = logLines();
   const ofDevice = lines.filter((l) => l.conn === welcome.conn);
   expect(ofDevice.map((l) => l.msg)).toEqual(
     expect.arrayContaining(['connected', 'invalid frame', 'disconnected']),

@@ -1,6 +1,7 @@
 /** SPEC "Close codes" 4003: revoked, deleted, expired or changed credentials end live connections within 1 s. */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { connect, refusal, startTestHub, type TestHub } from './hub-harness.js';
+import { closedWithin } from './wait.js';
 
 let hub: TestHub;
 beforeAll(async () => {
@@ -9,13 +10,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await hub.close();
 });
-
-async function closedWithin(closed: Promise<{ code: number }>, ms: number): Promise<number> {
-  const timeout = new Promise<never>((_, reject) =>
-    setTimeout(() => reject(new Error(`still open after ${ms} ms`)), ms),
-  );
-  return (await Promise.race([closed, timeout])).code;
-}
 
 it('closes every connection of a revoked token with 4003 and refuses it from then on', async () => {
   const issued = await hub.admin.addToken({ permissions: [{ filter: 'a/#', access: 'read' }] });

@@ -16,6 +16,7 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
+/** `target` is read at every new connection: a test may point the proxy at a restarted server. */
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   let mode: 'open' | 'cut' | 'stall' = 'open';
   const sockets = new Set<Socket>();

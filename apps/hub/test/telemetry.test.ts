@@ -36,7 +36,12 @@ it('publishes every reading on the hot path and acks once the sink commits', asy
   });
   expect((await watcher.nextOfType('msg')).payload).toEqual({ value: 1, ts: 1_700_000_000_001 });
   expect((await watcher.nextOfType('msg')).payload).toEqual({ value: 3, ts: 1_700_000_000_003 });
-  await device.nothing((f) => f.type === 'ack', 150);
+  // No ack before the commit: a round trip on the device's connection comes back without one.
+  device.send({ type: 'sub', id: 'marker', filters: ['devices/pi-1/cmd/marker'] });
+  await device.noneBefore(
+    (f) => f.type === 'ack' && f.seq !== undefined,
+    (f) => f.type === 'ack' && f.ref === 'marker',
+  );
   expect(sink.taken.map((b) => [b.deviceId, b.seq, b.readings.length])).toEqual([['pi-1', 1, 3]]);
   sink.commitAll();
   expect(await device.nextOfType('ack')).toEqual({ type: 'ack', seq: 1 });

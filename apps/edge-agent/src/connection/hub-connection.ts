@@ -9,6 +9,7 @@ import { parseServerFrame, type ServerFrame } from '@edgewire/protocol';
 import WebSocket from 'ws';
 import { Backoff } from '../backoff.js';
 import type { Logger } from '../logger.js';
+import { deviceSocketUrl } from './hub-url.js';
 
 export type ConnectionState = 'CONNECTED' | 'RETRYING';
 
@@ -45,14 +46,6 @@ interface Failure {
 const SILENT_HEARTBEATS = 3;
 /** Largest frame accepted from the hub; its frames are small (acks, commands). */
 const MAX_INCOMING_BYTES = 1_048_576;
-
-export function deviceSocketUrl(hubUrl: string, deviceId: string): string {
-  const url = new URL(hubUrl);
-  if (url.protocol === 'http:') url.protocol = 'ws:';
-  if (url.protocol === 'https:') url.protocol = 'wss:';
-  url.pathname = `${url.pathname.replace(/\/+$/, '')}/ws/device/${encodeURIComponent(deviceId)}`;
-  return url.toString();
-}
 
 /** Retry-After as seconds or an HTTP date, in ms from now. */
 export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number | undefined {
@@ -102,6 +95,11 @@ export class HubConnection {
 
   get state(): ConnectionState {
     return this.stateNow;
+  }
+
+  /** Why the last attempt failed, while RETRYING. */
+  get problem(): string | undefined {
+    return this.stateNow === 'RETRYING' ? this.lastFailureReason : undefined;
   }
 
   start(): void {

@@ -7,6 +7,10 @@
  * - On every new connection, and after the hub refused a frame with rate_limited, sending starts again
  *   from the oldest unacknowledged reading. After a refusal of seq R the first frame ends at or before
  *   R, which is what the hub waits for before it accepts frames again.
+ * - A hub that takes a frame and never answers (a frame lost inside it) would stall the window until the
+ *   next reconnect; after `ackTimeoutMs` without any ack, sending starts again from the oldest
+ *   unacknowledged reading on the same connection. The hub stores idempotently and does not show
+ *   a resent frame live twice, so a resend that was not needed costs only bandwidth.
  */
 import type { ErrorFrame } from '@edgewire/protocol';
 import { Backoff } from '../backoff.js';
@@ -21,6 +25,8 @@ export interface TelemetrySenderOptions {
   maxReadingsPerFrame: number;
   maxFrameBytes: number;
   maxReadingsPerSec: number;
+  /** How long frames may wait for an ack (none arriving at all) before they are sent again. */
+  ackTimeoutMs: number;
   /** Sends one frame's JSON text; false when there is no connection. */
   send(text: string): boolean;
 }
@@ -44,6 +50,8 @@ export class TelemetrySender {
   /** After a rate_limited refusal of this seq, the next frame must end at or before it. */
   private resendThrough: number | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** Runs out when frames are in flight and no ack arrived for `ackTimeoutMs`. */
+  private ackTimer: NodeJS.Timeout | undefined;
   private readonly limiter: RateLimiter;
   private readonly pauses: Backoff;
   private sentFrames = 0;
@@ -69,6 +77,7 @@ export class TelemetrySender {
     this.live = false;
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.stopAckTimer();
   }
 
   acked(seq: number): void {
@@ -81,7 +90,10 @@ export class TelemetrySender {
     // still queued at the hub): there is nothing left to resend up to it.
     if (this.resendThrough !== undefined && seq >= this.resendThrough) this.resendThrough = undefined;
     while (this.inFlight.length > 0 && this.inFlight[0]! <= seq) this.inFlight.shift();
+    // Any ack shows the hub is answering: the remaining frames get a full timeout of their own.
+    this.stopAckTimer();
     this.pump();
+    this.armAckTimer();
   }
 
   /** An error frame from the hub that refers to one of our telemetry frames. */
@@ -100,6 +112,7 @@ export class TelemetrySender {
     }
     this.resendThrough = ref;
     this.inFlight = [];
+    this.stopAckTimer();
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
@@ -124,6 +137,25 @@ export class TelemetrySender {
   private rewind(): void {
     this.cursor = this.ackedSeq;
     this.inFlight = [];
+    this.stopAckTimer();
+  }
+
+  private armAckTimer(): void {
+    if (this.ackTimer || !this.live || this.inFlight.length === 0) return;
+    this.ackTimer = setTimeout(() => {
+      this.ackTimer = undefined;
+      this.options.logger.warn(
+        { seq: this.inFlight[0], inFlight: this.inFlight.length, waitedMs: this.options.ackTimeoutMs },
+        'no ack from the hub in time: sending again from the oldest unacknowledged reading',
+      );
+      this.rewind();
+      this.pump();
+    }, this.options.ackTimeoutMs);
+  }
+
+  private stopAckTimer(): void {
+    clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
   }
 
   /** Sends frames while the window, the rate limit and the buffer allow. */
@@ -152,6 +184,7 @@ export class TelemetrySender {
       this.resendThrough = undefined;
       this.sentFrames++;
       this.sentReadings += count;
+      this.armAckTimer();
     }
   }
 

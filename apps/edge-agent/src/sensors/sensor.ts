@@ -7,6 +7,7 @@ import type { CommandHandler } from '../commands.js';
 import type { Logger } from '../logger.js';
 
 export interface SensorContext {
+  /** Already bound to the sensor's name (`sensor` key): a driver never adds it again. */
   logger: Logger;
   /** Hands readings to the agent's durable buffer. */
   emit(readings: Reading[]): void;

@@ -80,7 +80,7 @@ export class SystemSensor implements Sensor {
   async start(context: SensorContext): Promise<void> {
     const sample = () =>
       readSystem(this.config, this.thermalRoot).then(context.emit, (error: Error) =>
-        context.logger.warn({ sensor: this.name, problem: error.message }, 'system sample failed'),
+        context.logger.warn({ problem: error.message }, 'system sample failed'),
       );
     await sample();
     this.timer = setInterval(sample, this.config.intervalSec * 1000);

@@ -1,10 +1,10 @@
 /** A /sys/class/gpio tree in a temp dir, shaped like a real kernel's. */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from './temp-dir.js';
 
 export function fakeSysfsGpio(chips: Array<{ base: number; label: string; ngpio: number }>): string {
-  const root = mkdtempSync(join(tmpdir(), 'sysfs-gpio-'));
+  const root = tempDir('sysfs-gpio-');
   writeFileSync(join(root, 'export'), '');
   writeFileSync(join(root, 'unexport'), '');
   for (const chip of chips) {

@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { waitFor } from './wait.js';
+import { waitFor } from '@edgewire/hub/test-support';
 
 export class PtyPair {
   /** The end the agent opens. */

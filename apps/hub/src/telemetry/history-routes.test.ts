@@ -11,7 +11,11 @@ import { insertReadings } from './readings-insert.js';
 const T0 = Date.UTC(2026, 4, 1, 0, 0, 0);
 const MIN = 60_000;
 
-/** Stands in for the hub's token check until it is wired: bearer tokens with MQTT-style read grants. */
+/**
+ * The route plugin alone, behind a stand-in for the hub's token check (bearer tokens with MQTT-style
+ * read grants): what is tested here is that the routes ask it, with the device's filter. The hub's real
+ * check on these routes is tested in test/history-access.test.ts.
+ */
 const GRANTS: Record<string, Permission[]> = {
   'reader-of-pi-1': [{ filter: 'devices/pi-1/#', access: 'read' }],
   'reader-of-everything': [{ filter: '#', access: 'read' }],

@@ -2,6 +2,7 @@ import type { Reading } from '@edgewire/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, DRIVERS, type TestDatabase } from '../../test/databases.js';
 import { startTcpProxy, type TcpProxy } from '../../test/tcp-proxy.js';
+import { waitFor } from '../../test/wait.js';
 import type { TelemetryBatch } from '../ingest/telemetry-sink.js';
 import { type Database, openDatabase } from '../storage/database.js';
 import { migrate } from '../storage/migrate.js';
@@ -27,14 +28,6 @@ const countRows = async (database: Database, deviceId?: string) => {
   const where = deviceId ? `where device_id = '${deviceId}'` : '';
   const rows = await database.rows<{ n: number }>(`select count(*)::int as n from readings ${where}`);
   return rows[0]!.n;
-};
-
-const until = async (check: () => boolean | Promise<boolean>, timeoutMs = 15_000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 };
 
 describe.each(DRIVERS)('telemetry writer on %s', (driver) => {
@@ -124,7 +117,7 @@ describe.each(DRIVERS)('telemetry writer on %s', (driver) => {
     const { writer, acks } = await setUp({ batchReadings: 100, batchDelayMs: 60_000 });
     writer.offer(batch('pi-1', 1, 60));
     writer.offer(batch('pi-1', 2, 40));
-    await until(() => acks.length > 0);
+    await waitFor('an ack', () => acks.length > 0, 15_000);
     expect(acks).toEqual([['pi-1', 2]]);
     writer.offer(batch('pi-1', 3, 10));
     await new Promise((r) => setTimeout(r, 300));
@@ -225,7 +218,7 @@ describe('telemetry writer with PostgreSQL unreachable', () => {
     const acks = await setUp({ stallMs: 300 });
     proxy.stall();
     writer.offer(batch('pi-1', 1, 10));
-    await until(() => !writer.healthy);
+    await waitFor('the writer to report itself unhealthy', () => !writer.healthy, 15_000);
     expect(acks).toEqual([]);
     proxy.restore();
     await writer.drained();

@@ -86,10 +86,7 @@ export class GpioSensor implements Sensor {
     let quietTimer: NodeJS.Timeout | undefined;
     line.watch((error, value) => {
       if (error) {
-        context.logger.warn(
-          { sensor: this.name, pin: input.pin, problem: error.message },
-          'gpio watch error',
-        );
+        context.logger.warn({ pin: input.pin, problem: error.message }, 'gpio watch error');
         return;
       }
       if (input.debounceMs === 0) {

@@ -46,7 +46,7 @@ export class SerialSensor implements Sensor {
         // The first one says what the firmware prints; after that, every thousandth, to keep journald calm.
         if (this.unparsedLines % 1000 === 1) {
           logger.warn(
-            { sensor: this.name, line: line.slice(0, 120), unparsed: this.unparsedLines },
+            { line: line.slice(0, 120), unparsed: this.unparsedLines },
             'serial line gave no readings',
           );
         }
@@ -58,7 +58,7 @@ export class SerialSensor implements Sensor {
       lost = true;
       if (this.port === port) this.port = undefined;
       const delayMs = this.backoff.next();
-      const details = { sensor: this.name, path: this.config.path, problem, retryInMs: delayMs };
+      const details = { path: this.config.path, problem, retryInMs: delayMs };
       if (problem !== this.lastProblem) logger.warn(details, 'serial port unavailable; reopening');
       else logger.debug(details, 'serial port still unavailable');
       this.lastProblem = problem;
@@ -73,10 +73,7 @@ export class SerialSensor implements Sensor {
         return;
       }
       this.lastProblem = undefined;
-      logger.info(
-        { sensor: this.name, path: this.config.path, baudRate: this.config.baudRate },
-        'serial port open',
-      );
+      logger.info({ path: this.config.path, baudRate: this.config.baudRate }, 'serial port open');
     });
   }
 

@@ -1,0 +1,95 @@
+/**
+ * `edgewire-hub serve` stopped with SIGTERM while its storage writer holds a partial batch (waiting for
+ * company, EDGEWIRE_STORAGE_BATCH_DELAY_MS): the readings are stored and acked before the device's
+ * connection closes with 1001, and the process exits 0. A real hub process on a real PostgreSQL.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { ServerFrame } from '@edgewire/protocol';
+import { afterEach, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { createTestDatabase, type TestDatabase } from './databases.js';
+import { TestClient } from './hub-harness.js';
+import { storedValues } from './stored-readings.js';
+import { waitFor } from './wait.js';
+
+const BIN = fileURLToPath(new URL('../bin/edgewire-hub.js', import.meta.url));
+
+let testDb: TestDatabase | undefined;
+let child: ChildProcess | undefined;
+let dir: string | undefined;
+afterEach(async () => {
+  if (child?.exitCode === null) child.kill('SIGKILL');
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  await testDb?.drop();
+  testDb = undefined;
+});
+
+it('stores and acks a partial batch before closing with 1001, then exits 0', async () => {
+  testDb = await createTestDatabase('postgres');
+  dir = mkdtempSync(join(tmpdir(), 'edgewire-shutdown-'));
+  const { DATABASE_URL: _db, REDIS_URL: _redis, ...rest } = process.env;
+  const env = {
+    ...rest,
+    DATABASE_URL: testDb.url!,
+    EDGEWIRE_DATA_DIR: dir,
+    EDGEWIRE_PORT: '0',
+    EDGEWIRE_LOG_LEVEL: 'info',
+    // Held for 10 s unless something makes the writer write sooner: only the shutdown does here.
+    EDGEWIRE_STORAGE_BATCH_DELAY_MS: '10000',
+  };
+  const added = await promisify(execFile)(process.execPath, [BIN, 'device', 'add', 'pi-1', '--json'], {
+    env,
+  });
+  const device = JSON.parse(added.stdout) as { token: string };
+
+  child = spawn(process.execPath, [BIN, 'serve'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const adminFile = join(dir, 'hub-admin.json');
+  await waitFor('the hub to listen', () => existsSync(adminFile), 30_000);
+  const { url } = JSON.parse(readFileSync(adminFile, 'utf8')) as { url: string };
+  const socket = new WebSocket(`${url.replace(/^http/, 'ws')}/ws/device/pi-1`, {
+    headers: { authorization: `Bearer ${device.token}` },
+  });
+  const client = new TestClient(socket);
+  await client.nextOfType('welcome', 10_000);
+
+  // Every frame the device receives, in order, with the close at the end.
+  const seen: Array<ServerFrame | { type: 'closed'; code: number }> = [];
+  socket.on('message', (data) => seen.push(JSON.parse(data.toString()) as ServerFrame));
+  socket.on('close', (code) => seen.push({ type: 'closed', code }));
+  client.send({
+    type: 'telemetry',
+    id: 1,
+    seq: 1,
+    readings: [
+      { metric: 'temp', value: 21.5, ts: Date.UTC(2026, 5, 1) },
+      { metric: 'temp', value: 21.6, ts: Date.UTC(2026, 5, 1) + 1000 },
+    ],
+  });
+  // A round trip on the same connection: the hub has taken the telemetry frame by the time it answers.
+  client.send({ type: 'sub', id: 'taken', filters: ['devices/pi-1/cmd/x'] });
+  await client.next((f) => f.type === 'ack' && f.ref === 'taken');
+  const direct = await testDb.open();
+  try {
+    expect(await storedValues(direct, 'pi-1', 'temp')).toEqual([]);
+
+    const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
+    const stoppedAt = Date.now();
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    // Well before the 10 s batch delay: the shutdown wrote the batch.
+    expect(Date.now() - stoppedAt).toBeLessThan(9000);
+    await waitFor('the close', () => seen.some((f) => f.type === 'closed'));
+    expect(seen.filter((f) => (f.type === 'ack' && f.seq !== undefined) || f.type === 'closed')).toEqual([
+      { type: 'ack', seq: 1 },
+      { type: 'closed', code: 1001 },
+    ]);
+    expect(await storedValues(direct, 'pi-1', 'temp')).toEqual([21.5, 21.6]);
+  } finally {
+    await direct.close();
+  }
+}, 90_000);
