@@ -151,16 +151,25 @@ function onRequest(request) {
   );
 }
 
+/** PostgreSQL's last words on stderr: why it would not start ("could not access …", "incompatible …"). */
+const stderr = /** @type {string[]} */ ([]);
 try {
   pg = new PGlite({
     dataDir: options.dataDir,
     startParams: [...PGlite.defaultStartParams, ...options.settings.flatMap((s) => ['-c', s])],
+    onStderr: (text) => {
+      stderr.push(text.trim());
+      if (stderr.length > 3) stderr.shift();
+      return false;
+    },
   });
   await pg.waitReady;
   port.on('message', onRequest);
   send({ id: 0, ok: true, result: undefined });
 } catch (error) {
   // Reported as the start-up answer; with the port closed, nothing keeps this thread alive.
-  send({ id: 0, ok: false, error: describe(error) });
+  const failure = describe(error);
+  if (stderr.length > 0) failure.message += ` (${stderr.join('; ')})`;
+  send({ id: 0, ok: false, error: failure });
   port.close();
 }
