@@ -94,10 +94,11 @@ async function measure(storage: Storage): Promise<StorageResult> {
     }
     const probe = await openSocket(`${hub.url}/ws/device/${device.id}`, device.token);
     const rates: RateResult[] = [];
+    const cursor = { seq: 0, readings: 0 };
     for (const rate of RATES) {
       let streaming = true;
       const perTick = Math.max(1, Math.round((rate * TICK_MS) / 1000));
-      const streamed = stream(probe, perTick, TICK_MS, () => streaming);
+      const streamed = stream(probe, perTick, TICK_MS, () => streaming, cursor);
       await sleep(SETTLE_MS);
       const before = await hub.stats();
       const loadBefore = process.cpuUsage();

@@ -100,18 +100,33 @@ export class DeliveryLatencies {
   }
 }
 
-/** Streams `perTick` readings every `tickMs` while `running()`; each reading's value is its send time. */
-export async function stream(socket: WebSocket, perTick: number, tickMs: number, running: () => boolean) {
-  let seq = 0;
-  let n = 0;
+/** Where a device's stream stands: the next frame continues it, so the hub sees no resend. */
+export interface StreamCursor {
+  seq: number;
+  readings: number;
+}
+
+/**
+ * Streams `perTick` readings every `tickMs` while `running()`; each reading's value is its send time.
+ * Pass the same `cursor` to stream again on one device: seq and timestamps carry on where they stopped.
+ */
+export async function stream(
+  socket: WebSocket,
+  perTick: number,
+  tickMs: number,
+  running: () => boolean,
+  cursor: StreamCursor = { seq: 0, readings: 0 },
+) {
   let next = performance.now();
   while (running()) {
     const sentAt = now();
     const readings: string[] = [];
-    for (let i = 0; i < perTick; i++, n++)
-      readings.push(`{"metric":"m${n % 10}","value":${sentAt},"ts":${1e12 + n}}`);
-    seq++;
-    socket.send(`{"type":"telemetry","id":${seq},"seq":${seq},"readings":[${readings.join(',')}]}`);
+    for (let i = 0; i < perTick; i++, cursor.readings++)
+      readings.push(`{"metric":"m${cursor.readings % 10}","value":${sentAt},"ts":${1e12 + cursor.readings}}`);
+    cursor.seq++;
+    socket.send(
+      `{"type":"telemetry","id":${cursor.seq},"seq":${cursor.seq},"readings":[${readings.join(',')}]}`,
+    );
     next += tickMs;
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - performance.now())));
   }
