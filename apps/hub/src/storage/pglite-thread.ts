@@ -84,8 +84,6 @@ export interface PgliteThreadOptions {
   dataDir: string | undefined;
   /** PostgreSQL settings (`name=value`); see `EMBEDDED_SETTINGS` in database.ts. */
   settings: readonly string[];
-  /** Longest start-up (a first start creates the database) before the thread is ended as hung. */
-  startTimeoutMs?: number;
 }
 
 class RolledBack extends Error {
@@ -128,12 +126,11 @@ export class PgliteThread implements PgliteSession {
     const worker = new Worker(new URL('./pglite-worker.js', import.meta.url), { workerData: data });
     const thread = new PgliteThread(worker);
     const where = options.dataDir ? `in ${options.dataDir}` : 'in memory';
-    const timeoutMs = options.startTimeoutMs ?? 120_000;
-    let timer: NodeJS.Timeout | undefined;
+    // No deadline: a first start creates the database, which takes minutes on a busy small machine. A
+    // start that fails answers with PostgreSQL's reason, and a thread that dies fails it through `exit`.
     const started = new Promise<unknown>((resolve, reject) => {
       thread.#waiting.set(0, { resolve, reject });
       thread.#updateRef();
-      timer = setTimeout(() => reject(new Error(`did not start within ${timeoutMs / 1000} s`)), timeoutMs);
     });
     try {
       await started;
@@ -143,8 +140,6 @@ export class PgliteThread implements PgliteSession {
       throw new Error(`the embedded database ${where} could not start: ${(error as Error).message}`, {
         cause: error,
       });
-    } finally {
-      clearTimeout(timer);
     }
   }
 
