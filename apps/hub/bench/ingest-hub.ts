@@ -1,6 +1,7 @@
 /**
  * The hub side of the ingest benchmarks, run as its own process (pinned to its own core by the
- * benchmark): a hub on the PostgreSQL in `DATABASE_URL` with the storage writer as its sink. It
+ * benchmark): a hub on the PostgreSQL in `DATABASE_URL`, or else on the embedded database in
+ * `BENCH_DATA_DIR`, with the storage writer as its sink. It
  * registers `BENCH_DEVICES` devices and a client token that may read everything, reports them to
  * the parent over IPC, and closes gracefully when the parent says so.
  */
@@ -22,7 +23,7 @@ let writer: TelemetryWriter | undefined;
 const hub = await startHub({
   host: '127.0.0.1',
   port: 0,
-  dataDir: undefined,
+  dataDir: process.env.BENCH_DATA_DIR,
   databaseUrl: process.env.DATABASE_URL,
   logLevel: 'warn',
   // The benchmark measures storage and fan-out, not the abuse limits.
@@ -41,8 +42,10 @@ for (let i = 0; i < devices; i++) registered.push(await hub.admin.addDevice(`ben
 const reader = await hub.admin.addToken({ permissions: [{ filter: '#', access: 'read' }] });
 const ready: BenchHubReady = { type: 'ready', url: hub.url, devices: registered, readerToken: reader.token };
 process.send!(ready);
-process.on('message', async (message: { type: string }) => {
+process.on('message', async (message: { type: string; gc?: boolean }) => {
   if (message.type === 'stats') {
+    // Several passes: the first frees objects whose finalisers release more.
+    if (message.gc) for (let i = 0; i < 3; i++) globalThis.gc?.();
     const failures = (await writer!.metrics.writeFailures.get()).values[0]?.value ?? 0;
     const refused = (await writer!.metrics.offersRefused.get()).values[0]?.value ?? 0;
     const cpu = process.cpuUsage();
@@ -54,6 +57,7 @@ process.on('message', async (message: { type: string }) => {
       refused,
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
       loopDelayMaxMs: loopDelay.max / 1e6,
+      rssBytes: process.memoryUsage().rss,
     });
     loopDelay.reset();
   }

@@ -14,10 +14,16 @@ import { execFileSync } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
-import type WebSocket from 'ws';
 import { createTestDatabase } from '../test/databases.js';
 import { startTcpProxy } from '../test/tcp-proxy.js';
-import { openSocket, percentiles, sleep, spawnBenchHub } from './ingest-support.js';
+import {
+  DeliveryLatencies,
+  openSocket,
+  percentiles,
+  sleep,
+  spawnBenchHub,
+  stream,
+} from './ingest-support.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -42,7 +48,6 @@ const SATURATORS = 20;
 const SETTLE_MS = 1000;
 
 execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
-const now = () => performance.timeOrigin + performance.now();
 
 const testDb = await createTestDatabase('postgres');
 const target = new URL(testDb.url!);
@@ -52,42 +57,11 @@ const [probeDevice, ...saturatorDevices] = hub.devices;
 
 const loadLoopDelay = monitorEventLoopDelay({ resolution: 10 });
 loadLoopDelay.enable();
-const VALUE_KEY = Buffer.from('"value":');
-let recording = false;
-/** Latencies of the phase being recorded; preallocated so that recording never stalls on a resize. */
-let samples = new Float64Array(0);
-let received = 0;
-for (let i = 0; i < SUBSCRIBERS; i++) {
-  const socket = await openSocket(`${hub.url}/ws`, hub.readerToken, `devices/${probeDevice!.id}/telemetry/#`);
-  // Half a million messages a second arrive here: read the send time straight from the bytes instead of
-  // parsing each frame, so that the subscribers are not what the benchmark measures.
-  socket.on('message', (data: Buffer) => {
-    if (!recording) return;
-    const at = data.indexOf(VALUE_KEY);
-    if (at < 0) return;
-    if (received < samples.length)
-      samples[received] =
-        now() - Number.parseFloat(data.toString('latin1', at + VALUE_KEY.length, at + VALUE_KEY.length + 24));
-    received++;
-  });
-}
-
-/** Streams `perTick` readings every `tickMs` while `running()`; values are send times. */
-async function stream(socket: WebSocket, perTick: number, tickMs: number, running: () => boolean) {
-  let seq = 0;
-  let n = 0;
-  let next = performance.now();
-  while (running()) {
-    const sentAt = now();
-    const readings: string[] = [];
-    for (let i = 0; i < perTick; i++, n++)
-      readings.push(`{"metric":"m${n % 10}","value":${sentAt},"ts":${1e12 + n}}`);
-    seq++;
-    socket.send(`{"type":"telemetry","id":${seq},"seq":${seq},"readings":[${readings.join(',')}]}`);
-    next += tickMs;
-    await sleep(Math.max(0, next - performance.now()));
-  }
-}
+const latencies = new DeliveryLatencies();
+for (let i = 0; i < SUBSCRIBERS; i++)
+  latencies.attach(
+    await openSocket(`${hub.url}/ws`, hub.readerToken, `devices/${probeDevice!.id}/telemetry/#`),
+  );
 
 const probe = await openSocket(`${hub.url}/ws/device/${probeDevice!.id}`, probeDevice!.token);
 let probing = true;
@@ -109,21 +83,19 @@ interface PhaseResult {
 
 async function phase(name: string): Promise<PhaseResult> {
   await sleep(SETTLE_MS);
-  samples = new Float64Array(Math.ceil(RATE * SUBSCRIBERS * (PHASE_MS / 1000) * 1.5));
-  received = 0;
   const hubBefore = (await hub.stats()).cpuSeconds;
   const loadBefore = process.cpuUsage();
   loadLoopDelay.reset();
-  recording = true;
+  latencies.start(RATE * SUBSCRIBERS * (PHASE_MS / 1000) * 1.5);
   const started = performance.now();
   await sleep(PHASE_MS);
-  recording = false;
+  const { latencies: sample, received } = latencies.stop();
   const seconds = (performance.now() - started) / 1000;
   const load = process.cpuUsage(loadBefore);
   const stats = await hub.stats();
   return {
     name,
-    latencies: samples.subarray(0, Math.min(received, samples.length)),
+    latencies: sample,
     deliveredShare: received / (RATE * SUBSCRIBERS * seconds),
     writerQueued: stats.queued,
     writerHealthy: stats.healthy,

@@ -16,6 +16,7 @@ const BENCHMARKS = [
   'recovery.ts',
   'ingest.ts',
   'ingest-latency.ts',
+  'embedded.ts',
 ];
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {

@@ -2,14 +2,19 @@
  * The one place that knows which PostgreSQL the hub talks to: embedded PGlite in a data directory
  * (the zero-setup default) or a server through postgres.js when `DATABASE_URL` is set. Everything
  * above this module sees the same drizzle database and the same `rows()` for raw SQL.
+ *
+ * PGlite runs on a thread of its own (pglite-thread.ts): its statements execute synchronously, and on the
+ * hub's thread every batch insert and history query would stall live delivery for as long as it ran.
  */
-import { mkdirSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PGlite } from '@electric-sql/pglite';
 import type { SQL } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
+import { PgliteThread } from './pglite-thread.js';
 
 export type Db = PgDatabase<PgQueryResultHKT>;
 export type DriverKind = 'pglite' | 'postgres';
@@ -44,20 +49,31 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
   return options.url ? openPostgres(options.url, options.maxConnections ?? 10) : openPglite(options.dataDir);
 }
 
+/**
+ * PostgreSQL settings of the embedded database, chosen for a hub's small working set. `shared_buffers`
+ * is what PGlite touches at start and keeps: at the initdb default of 128MB an idle hub held ~400 MB.
+ * 8MB costs no measured insert throughput (the data files stay in the OS page cache), and the history
+ * queries scan with work_mem, not the buffer pool. bench/embedded.ts prints the resulting RSS.
+ */
+export const EMBEDDED_SETTINGS: readonly string[] = ['shared_buffers=8MB', 'max_connections=4'];
+
 async function openPglite(dataDir: string | undefined): Promise<Database> {
   // The database files are readable by whoever can enter the directory: only the hub's user may.
   if (dataDir) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const client = dataDir ? new PGlite(dataDir) : new PGlite();
-  await client.waitReady;
-  const db = drizzlePglite({ client }) as unknown as Db;
+  if (dataDir && !existsSync(join(dataDir, 'PG_VERSION'))) {
+    // Creating the database (initdb) leaves a few hundred MB behind in its thread for good: create it in
+    // a thread of its own, then open it in a fresh one.
+    await (await PgliteThread.start({ dataDir, settings: EMBEDDED_SETTINGS })).close();
+  }
+  const client = await PgliteThread.start({ dataDir, settings: EMBEDDED_SETTINGS });
+  // drizzle's PGlite driver uses `query`, `exec` and `transaction` only, which the thread offers alike.
+  const db = drizzlePglite({ client: client as unknown as PGlite }) as unknown as Db;
   const rows = async <T extends Record<string, unknown>>(query: SQL | string): Promise<T[]> => {
     if (typeof query === 'string') return (await client.query<T>(query)).rows;
     const result = (await db.execute(query)) as unknown as { rows: T[] };
     return result.rows;
   };
-  const exec = async (text: string): Promise<void> => {
-    await client.exec(text);
-  };
+  const exec = (text: string): Promise<void> => client.exec(text);
   return {
     driver: 'pglite',
     db,

@@ -1,0 +1,170 @@
+/**
+ * The embedded default against a PostgreSQL server, as an operator notices them: the hub's idle memory,
+ * and live delivery latency while every reading is also stored. One device streams readings whose value
+ * is their send time; subscribers measure send → receive of each. Readings/s steps through `--rates`.
+ *
+ *   node --conditions=source --import tsx bench/embedded.ts [--seconds 10] [--subscribers 100] [--rates 1000,5000]
+ *
+ * Goals printed against the figures: embedded idle RSS ≤ 200 MiB; at 1,000 readings/s the embedded hub's
+ * p99 within 2× the PostgreSQL-backed hub's. The hub (all its threads, the embedded database's included)
+ * runs pinned to CPU 0, this load generator to CPU 1. The PostgreSQL server's own memory and CPU are not
+ * the hub's and are not counted.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type WebSocket from 'ws';
+import { createTestDatabase } from '../test/databases.js';
+import { fmt, GENERATOR_CPU, HUB_CPU, pinGenerator } from './broker-support.js';
+import {
+  DeliveryLatencies,
+  openSocket,
+  percentiles,
+  sleep,
+  spawnBenchHub,
+  stream,
+} from './ingest-support.js';
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    subscribers: { type: 'string', default: '100' },
+    rates: { type: 'string', default: '1000,5000' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (args.help) {
+  console.log(`usage: bench/embedded.ts [--seconds 10 per rate] [--subscribers 100] [--rates 1000,5000 readings/s]
+Idle RSS and delivery latency of a hub on the embedded database (a fresh data directory) and of one
+on PostgreSQL (a fresh database on TEST_DATABASE_URL's server), with the goals they are held to.`);
+  process.exit(0);
+}
+const PHASE_MS = Number(args.seconds) * 1000;
+const SUBSCRIBERS = Number(args.subscribers);
+const RATES = args.rates.split(',').map(Number);
+const TICK_MS = 20;
+const SETTLE_MS = 1000;
+const IDLE_MS = 3000;
+const IDLE_GOAL_MIB = 200;
+const P99_GOAL_RATIO = 2;
+
+type Storage = 'embedded' | 'postgres';
+
+interface RateResult {
+  rate: number;
+  p50: number;
+  p99: number;
+  max: number;
+  deliveredShare: number;
+  hubCpu: number;
+  loadCpu: number;
+  hubStallMs: number;
+  /** Readings the writer still held when the phase ended. */
+  queued: number;
+  /** Subscribers the hub had closed by the end of the phase (slow consumers past their backlog). */
+  closedSubscribers: number;
+}
+
+interface StorageResult {
+  storage: Storage;
+  idleMiB: number;
+  afterLoadMiB: number;
+  rates: RateResult[];
+}
+
+const mib = (bytes: number) => bytes / 2 ** 20;
+
+async function measure(storage: Storage): Promise<StorageResult> {
+  const dataDir = storage === 'embedded' ? mkdtempSync(join(tmpdir(), 'edgewire-bench-')) : undefined;
+  const testDb = storage === 'postgres' ? await createTestDatabase('postgres') : undefined;
+  const hub = await spawnBenchHub(dataDir ? { dataDir } : testDb!.url!, 1, HUB_CPU);
+  try {
+    await sleep(IDLE_MS);
+    const idle = await hub.stats(true);
+    const device = hub.devices[0]!;
+    const latencies = new DeliveryLatencies();
+    const subscribers: WebSocket[] = [];
+    let closedSubscribers = 0;
+    for (let i = 0; i < SUBSCRIBERS; i++) {
+      const socket = await openSocket(`${hub.url}/ws`, hub.readerToken, `devices/${device.id}/telemetry/#`);
+      latencies.attach(socket);
+      socket.once('close', () => closedSubscribers++);
+      subscribers.push(socket);
+    }
+    const probe = await openSocket(`${hub.url}/ws/device/${device.id}`, device.token);
+    const rates: RateResult[] = [];
+    const cursor = { seq: 0, readings: 0 };
+    for (const rate of RATES) {
+      let streaming = true;
+      const perTick = Math.max(1, Math.round((rate * TICK_MS) / 1000));
+      const streamed = stream(probe, perTick, TICK_MS, () => streaming, cursor);
+      await sleep(SETTLE_MS);
+      const before = await hub.stats();
+      const loadBefore = process.cpuUsage();
+      latencies.start(rate * SUBSCRIBERS * (PHASE_MS / 1000) * 1.5);
+      const started = performance.now();
+      await sleep(PHASE_MS);
+      const { latencies: sample, received } = latencies.stop();
+      const seconds = (performance.now() - started) / 1000;
+      const after = await hub.stats();
+      const load = process.cpuUsage(loadBefore);
+      streaming = false;
+      await streamed;
+      const [p50, p99, max] = percentiles(sample, [50, 99, 100]) as [number, number, number];
+      rates.push({
+        rate,
+        p50,
+        p99,
+        max,
+        deliveredShare: received / (rate * SUBSCRIBERS * seconds),
+        hubCpu: (after.cpuSeconds - before.cpuSeconds) / seconds,
+        loadCpu: (load.user + load.system) / 1e6 / seconds,
+        hubStallMs: after.loopDelayMaxMs,
+        queued: after.queued,
+        closedSubscribers,
+      });
+      // The next rate starts with the writer caught up.
+      for (let waited = 0; (await hub.stats()).queued > 0 && waited < 60_000; waited += 200) await sleep(200);
+    }
+    const afterLoad = await hub.stats(true);
+    probe.close();
+    for (const socket of subscribers) socket.removeAllListeners('close').terminate();
+    return { storage, idleMiB: mib(idle.rssBytes), afterLoadMiB: mib(afterLoad.rssBytes), rates };
+  } finally {
+    await hub.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await testDb?.drop();
+  }
+}
+
+pinGenerator();
+const embedded = await measure('embedded');
+const server = await measure('postgres');
+
+const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+const met = (ok: boolean) => (ok ? 'met' : 'MISSED');
+console.log(
+  `embedded database vs PostgreSQL: 1 device → ${SUBSCRIBERS} subscribers, ${PHASE_MS / 1000} s per rate; hub on CPU ${HUB_CPU}, load generator on CPU ${GENERATOR_CPU}`,
+);
+console.log(
+  `  idle hub RSS: embedded ${fmt(embedded.idleMiB, 1)} MiB (goal ≤ ${IDLE_GOAL_MIB} MiB: ${met(embedded.idleMiB <= IDLE_GOAL_MIB)}), PostgreSQL ${fmt(server.idleMiB, 1)} MiB`,
+);
+console.log(
+  `  hub RSS after the load: embedded ${fmt(embedded.afterLoadMiB, 1)} MiB, PostgreSQL ${fmt(server.afterLoadMiB, 1)} MiB`,
+);
+for (const [i, rate] of RATES.entries()) {
+  const e = embedded.rates[i]!;
+  const s = server.rates[i]!;
+  const ratio = e.p99 / s.p99;
+  const goal = rate === 1000 ? ` (goal ≤ ${P99_GOAL_RATIO}×: ${met(ratio <= P99_GOAL_RATIO)})` : '';
+  console.log(`  ${fmt(rate)} readings/s: embedded p99 ${ratio.toFixed(2)}× PostgreSQL's${goal}`);
+  for (const [name, r] of [
+    ['embedded', e],
+    ['PostgreSQL', s],
+  ] as const) {
+    console.log(
+      `    ${name.padEnd(10)} p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  max ${r.max.toFixed(1)} ms  delivered ${pct(r.deliveredShare)}; CPU hub ${pct(r.hubCpu)}, load generator ${pct(r.loadCpu)}${r.loadCpu > 0.9 ? ' (the load generator was the limit)' : ''}; longest hub stall ${r.hubStallMs.toFixed(0)} ms; writer queue at end ${fmt(r.queued)}${r.closedSubscribers ? `; ${r.closedSubscribers} subscribers closed as slow consumers` : ''}`,
+    );
+  }
+}
