@@ -25,7 +25,7 @@ export interface OperatorSession {
   readonly lastSeenAt: Date;
 }
 
-/** Recording activity on every request would be a write per request; a minute's precision is enough. */
+/** Recording activity on every request would be a write per request; a minute's precision is enough (less for short idle limits). */
 const TOUCH_AFTER_MS = 60_000;
 
 export class SessionStore {
@@ -70,7 +70,10 @@ export class SessionStore {
       await this.end(session.id);
       return undefined;
     }
-    if (now - session.lastSeenAt.getTime() > TOUCH_AFTER_MS) {
+    if (
+      now - session.lastSeenAt.getTime() >
+      Math.min(TOUCH_AFTER_MS, (this.limits.sessionIdleSec * 1000) / 4)
+    ) {
       await this.database.db
         .update(sessions)
         .set({ lastSeenAt: sql`now()` })
