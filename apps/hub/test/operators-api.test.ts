@@ -120,7 +120,7 @@ describe('devices', () => {
       headers: { 'if-match': '"1"' },
     });
     expect(edited.status).toBe(200);
-    expect(edited.body).toMatchObject({ description: 'basement', version: 2 });
+    expect(edited.body).toMatchObject({ name: 'Pump 1', description: 'basement', version: 2 });
     expect(edited.headers.get('etag')).toBe('"2"');
     // A second window still holding version 1 does not overwrite: 412 with the current device.
     const stale = await admin.call('PATCH', '/api/devices/pump-1', {
@@ -192,7 +192,7 @@ describe('client tokens', () => {
       headers: { 'if-match': '"1"' },
     });
     expect(edited.status).toBe(200);
-    expect(edited.body).toMatchObject({ maxConnections: null, version: 2 });
+    expect(edited.body).toMatchObject({ name: 'wall display', maxConnections: null, version: 2 });
     expect(await closedWithin(display.closed, 1000)).toBe(4003);
     expect(
       (
