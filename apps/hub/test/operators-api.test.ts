@@ -95,7 +95,12 @@ describe('devices', () => {
     expect(added.body.token).toMatch(/^ewt_/);
     await script.call('POST', '/api/devices', { body: { id: 'fan-1', labels: { site: 'south' } } });
 
-    const pi = (await connect(hub, '/ws/device/pump-1', { token: added.body.token })).client;
+    const pi = (
+      await connect(hub, '/ws/device/pump-1', {
+        token: added.body.token,
+        headers: { 'user-agent': 'edgewire-agent/1.2.3' },
+      })
+    ).client;
     pi.send({ type: 'telemetry', seq: 1, readings: [{ metric: 'flow', value: 3.5, ts: Date.now() }] });
     await pi.nextOfType('ack');
 
@@ -105,8 +110,11 @@ describe('devices', () => {
     expect(device).toMatchObject({ name: 'Pump 1', online: true, version: 1 });
     // Recorded beside the connection, not in its way: it may land a moment after the welcome.
     await expect
-      .poll(async () => (await viewer.call('GET', '/api/devices/pump-1')).body.address)
-      .toBe('127.0.0.1');
+      .poll(async () => {
+        const { address, agentVersion } = (await viewer.call('GET', '/api/devices/pump-1')).body;
+        return { address, agentVersion };
+      })
+      .toEqual({ address: '127.0.0.1', agentVersion: '1.2.3' });
     expect(device.latest).toEqual([expect.objectContaining({ metric: 'flow', v: 3.5 })]);
     expect((await viewer.call('GET', '/api/devices?label=kind')).body.devices).toHaveLength(1);
     expect(
