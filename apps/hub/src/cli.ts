@@ -18,12 +18,9 @@ import {
 import { Command, InvalidArgumentError } from 'commander';
 import pino from 'pino';
 import { HttpAdminClient, isHubDown } from './admin/admin-client.js';
-import { type AdminApi, AdminService, createAdminParts } from './admin/admin-service.js';
+import type { AdminApi } from './admin/admin-service.js';
 import { readLocalAdmin } from './admin/local-admin.js';
-import { MemoryBus } from './bus/memory-bus.js';
-import { RedisBus } from './bus/redis-bus.js';
 import { type HubConfig, loadConfig } from './config.js';
-import { openMigratedDatabase, startHub } from './hub.js';
 import { createLogger } from './logger.js';
 import { readPassword } from './operators/password-input.js';
 
@@ -86,6 +83,14 @@ async function withAdmin<T>(work: (admin: AdminApi) => Promise<T>): Promise<T> {
       if (!isHubDown(error)) throw error;
     }
   }
+  // Loaded only when needed: `--help` and commands that reach a running hub start faster without them.
+  const [{ openMigratedDatabase }, { AdminService, createAdminParts }, { MemoryBus }, { RedisBus }] =
+    await Promise.all([
+      import('./hub.js'),
+      import('./admin/admin-service.js'),
+      import('./bus/memory-bus.js'),
+      import('./bus/redis-bus.js'),
+    ]);
   const logger = pino({ level: 'warn' });
   const database = await openMigratedDatabase(config, logger);
   try {
@@ -127,6 +132,7 @@ export function buildCli(): Command {
     .command('serve')
     .description('run the hub (applies pending migrations first)')
     .action(async () => {
+      const { startHub } = await import('./hub.js');
       const hub = await startHub();
       let stopping = false;
       const stop = (signal: string) => {
@@ -151,6 +157,7 @@ export function buildCli(): Command {
     .action(async () => {
       const config = loadConfig();
       const logger = createLogger(config.logLevel);
+      const { openMigratedDatabase } = await import('./hub.js');
       const database = await openMigratedDatabase(config, logger);
       await database.close();
       logger.info('database is up to date');

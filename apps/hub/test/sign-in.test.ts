@@ -99,7 +99,7 @@ describe('sign-in and sign-out', () => {
     // Without the key derivation an unknown name would answer in a fraction of the time of one scrypt.
     expect(unknown).toBeGreaterThan(known * 0.5);
     expect(unknown).toBeLessThan(known * 2);
-  });
+  }, 120_000);
 
   it('signs out: the session ends and the cookie no longer works', async () => {
     const { api, from } = client();
