@@ -12,6 +12,8 @@ const BENCHMARKS = [
   'peak.ts',
   'memory.ts',
   'handshakes.ts',
+  'cluster.ts',
+  'recovery.ts',
   'ingest.ts',
   'ingest-latency.ts',
   'operators.ts',

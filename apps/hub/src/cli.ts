@@ -84,19 +84,26 @@ async function withAdmin<T>(work: (admin: AdminApi) => Promise<T>): Promise<T> {
     }
   }
   // Loaded only when needed: `--help` and commands that reach a running hub start faster without them.
-  const [{ openMigratedDatabase }, { AdminService, createAdminParts }, { MemoryBus }, { RedisBus }] =
-    await Promise.all([
-      import('./hub.js'),
-      import('./admin/admin-service.js'),
-      import('./bus/memory-bus.js'),
-      import('./bus/redis-bus.js'),
-    ]);
+  const [
+    { openMigratedDatabase },
+    { AdminService, createAdminParts },
+    { MemoryBus },
+    { RedisBus },
+    { redisTargetOf },
+  ] = await Promise.all([
+    import('./hub.js'),
+    import('./admin/admin-service.js'),
+    import('./bus/memory-bus.js'),
+    import('./bus/redis-bus.js'),
+    import('./cluster/redis-client.js'),
+  ]);
   const logger = pino({ level: 'warn' });
   const database = await openMigratedDatabase(config, logger);
   try {
     // With Redis, hubs running elsewhere hear the change and close the connections it affects.
-    const bus = config.redisUrl
-      ? await RedisBus.connect(config.redisUrl, config.redisPrefix, logger)
+    const redis = redisTargetOf(config);
+    const bus = redis
+      ? await RedisBus.connect({ target: redis, prefix: config.redisPrefix, logger })
       : new MemoryBus();
     try {
       const parts = createAdminParts(database, bus, { scryptLog2N: config.passwordScryptLog2N });
