@@ -5,8 +5,8 @@
 import { startHub } from '@edgewire/hub';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { makeCertificates, type TestCertificates } from '../../hub/test/tls.js';
-import { createTestDatabase, type TestDatabase } from './support/hub-harness.js';
 import { HubConnection } from '../src/connection/hub-connection.js';
+import { createTestDatabase, type TestDatabase } from './support/hub-harness.js';
 import { captureLogs } from './support/log-capture.js';
 import { waitFor } from './support/wait.js';
 

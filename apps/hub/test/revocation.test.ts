@@ -1,13 +1,19 @@
 /** SPEC "Close codes" 4003: revoked, deleted, expired or changed credentials end live connections within 1 s. */
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from './databases.js';
 import { connect, refusal, startTestHub, type TestHub } from './hub-harness.js';
 
+let testDb: TestDatabase;
 let hub: TestHub;
+// On PostgreSQL: an in-memory PGlite start can exceed the hook timeout on a loaded machine (PGlite's
+// revocation paths are covered by sql-revocation.test.ts).
 beforeAll(async () => {
-  hub = await startTestHub();
+  testDb = await createTestDatabase('postgres');
+  hub = await startTestHub({ databaseUrl: testDb.url });
 });
 afterAll(async () => {
-  await hub.close();
+  await hub?.close();
+  await testDb?.drop();
 });
 
 async function closedWithin(closed: Promise<{ code: number }>, ms: number): Promise<number> {
