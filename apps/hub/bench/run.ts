@@ -17,6 +17,7 @@ const BENCHMARKS = [
   'ingest.ts',
   'ingest-latency.ts',
   'embedded.ts',
+  'operators.ts',
 ];
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {

@@ -4,11 +4,12 @@
  * whose instance's lease expired (killed without a goodbye) and publishes them offline, so a dead
  * instance's devices go offline within the lease's lifetime plus one sweep (well under 60 s).
  */
-import { type Presence, topics } from '@edgewire/protocol';
+import { type Presence, presenceSchema, topics } from '@edgewire/protocol';
 import type { Logger } from 'pino';
 import type { Broker } from './broker.js';
 import type { InstanceLease } from './cluster/instance-lease.js';
 import type { RedisClient } from './cluster/redis-client.js';
+import type { RetainedStore } from './retained/retained-store.js';
 
 export interface DevicePresence {
   set(deviceId: string, online: boolean): void;
@@ -88,4 +89,14 @@ export class ClusterPresence implements DevicePresence {
   async close(): Promise<void> {
     clearInterval(this.#timer);
   }
+}
+
+/** The retained presence of every device this hub knows of, by device id. */
+export function presenceOf(retained: Pick<RetainedStore, 'matching'>): Map<string, Presence> {
+  const byDevice = new Map<string, Presence>();
+  for (const message of retained.matching(topics.status('+'))) {
+    const parsed = presenceSchema.safeParse(message.payload);
+    if (parsed.success) byDevice.set(message.topic.split('/')[1]!, parsed.data);
+  }
+  return byDevice;
 }

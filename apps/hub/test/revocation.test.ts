@@ -1,14 +1,20 @@
 /** SPEC "Close codes" 4003: revoked, deleted, expired or changed credentials end live connections within 1 s. */
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from './databases.js';
 import { connect, refusal, startTestHub, type TestHub } from './hub-harness.js';
 import { closedWithin } from './wait.js';
 
+let testDb: TestDatabase;
 let hub: TestHub;
+// On PostgreSQL: an in-memory PGlite start can exceed the hook timeout on a loaded machine (PGlite's
+// revocation paths are covered by sql-revocation.test.ts).
 beforeAll(async () => {
-  hub = await startTestHub();
+  testDb = await createTestDatabase('postgres');
+  hub = await startTestHub({ databaseUrl: testDb.url });
 });
 afterAll(async () => {
-  await hub.close();
+  await hub?.close();
+  await testDb?.drop();
 });
 
 it('closes every connection of a revoked token with 4003 and refuses it from then on', async () => {

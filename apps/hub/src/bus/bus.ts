@@ -4,6 +4,7 @@
  * (revocation, takeover, telemetry acks). `MemoryBus` serves one hub; `RedisBus` plugs in behind the same
  * interface (Centrifugo's broker seam), so that, e.g., a revocation closes connections on every instance.
  */
+import type { ConnectionView } from '@edgewire/protocol';
 import type { JsonValue } from '../json.js';
 
 /** A message's place in its stream's history: `offset` rises by one per message; `epoch` names the history. */
@@ -25,6 +26,16 @@ export interface BusMessage {
 export type ControlEvent =
   /** The token was revoked or deleted, or its permissions changed: close its connections with 4003. */
   | { readonly type: 'token-invalidated'; readonly tokenId: string }
+  /** The operator session ended (sign-out, removed or changed operator, expiry): close its WebSockets with 4003. */
+  | { readonly type: 'session-ended'; readonly sessionId: string }
+  /** Every instance reports its live connections (`connections-report`) for the operators' list. */
+  | { readonly type: 'connections-query'; readonly requestId: string; readonly kick?: string }
+  | {
+      readonly type: 'connections-report';
+      readonly requestId: string;
+      readonly connections: readonly ConnectionView[];
+      readonly kicked: boolean;
+    }
   /** The device was deleted: close its connection with 4003. */
   | { readonly type: 'device-removed'; readonly deviceId: string }
   /** `connId` is now the device's live connection: any other one, anywhere, closes with 4009. */
@@ -48,6 +59,8 @@ export interface Recovery {
 export interface Bus {
   /** False while the bus cannot reach the other instances; `/readyz` reports it. */
   readonly healthy: boolean;
+  /** True when other hub instances may hear this bus (they answer control events asynchronously). */
+  readonly distributed: boolean;
   /** Hands local deliveries to the bus; called once at start. */
   attach(local: LocalDelivery, onControl: (event: ControlEvent) => void): void;
   /**

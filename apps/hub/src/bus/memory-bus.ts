@@ -14,6 +14,7 @@ import { streamOf } from './streams.js';
 
 export class MemoryBus implements Bus {
   readonly healthy = true;
+  readonly distributed = false;
   readonly #history: MemoryHistory;
   readonly #interest: LocalInterest;
   #local: LocalDelivery | undefined;

@@ -59,6 +59,7 @@ export interface RedisBusOptions {
 }
 
 export class RedisBus implements Bus {
+  readonly distributed = true;
   readonly #instance = randomBytes(8).toString('hex');
   readonly #publisher: RedisClient;
   readonly #subscriber: RedisClient;

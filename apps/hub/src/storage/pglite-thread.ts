@@ -32,6 +32,8 @@ export type PgliteRequest =
   | { id: number; op: 'exec'; text: string; tx: number | undefined }
   | { id: number; op: 'begin' }
   | { id: number; op: 'end'; tx: number; commit: boolean }
+  | { id: number; op: 'listen'; channel: string }
+  | { id: number; op: 'unlisten'; listener: number }
   | { id: number; op: 'close' };
 
 /** A failure as data (an Error loses its fields crossing threads). */
@@ -45,10 +47,11 @@ export interface PgliteFailure {
   table?: string;
 }
 
-/** `id` 0 is the start-up report. */
+/** `id` 0 is the start-up report; `notify` carries a NOTIFY to the listener the `listen` request made. */
 export type PgliteReply =
   | { id: number; ok: true; result: unknown }
-  | { id: number; ok: false; error: PgliteFailure };
+  | { id: number; ok: false; error: PgliteFailure }
+  | { notify: number; payload: string };
 
 /** PostgreSQL's error from the embedded database, with its SQLSTATE in `code` like postgres.js errors. */
 export class EmbeddedDatabaseError extends Error {
@@ -99,6 +102,8 @@ export class PgliteThread implements PgliteSession {
     { resolve: (value: unknown) => void; reject: (error: Error) => void }
   >();
   #nextId = 1;
+  /** LISTEN callbacks by the id of the request that made them. */
+  readonly #listeners = new Map<number, (payload: string) => void>();
   /** Set once the thread can no longer answer: every request fails with it. */
   #broken: Error | undefined;
   /** Once closing, the thread keeps the process alive until it has ended. */
@@ -109,6 +114,10 @@ export class PgliteThread implements PgliteSession {
     this.#worker = worker;
     this.#exited = new Promise((resolve) => worker.once('exit', () => resolve()));
     worker.on('message', (reply: PgliteReply) => {
+      if ('notify' in reply) {
+        this.#listeners.get(reply.notify)?.(reply.payload);
+        return;
+      }
       const waiting = this.#waiting.get(reply.id);
       if (!waiting) return;
       this.#waiting.delete(reply.id);
@@ -188,6 +197,16 @@ export class PgliteThread implements PgliteSession {
     closed = true;
     await this.#request({ op: 'end', tx: txId, commit: true });
     return result;
+  }
+
+  /** LISTENs on `channel` in the thread; resolves to a function that stops listening. */
+  async listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
+    const listener = (await this.#request({ op: 'listen', channel })) as number;
+    this.#listeners.set(listener, onNotify);
+    return async () => {
+      if (!this.#listeners.delete(listener) || this.#broken) return;
+      await this.#request({ op: 'unlisten', listener });
+    };
   }
 
   /** Closes the database (PGlite writes what it holds) and waits for the thread to end. */

@@ -57,6 +57,10 @@ const send = (reply) => port.postMessage(reply);
 /** Open transactions by the id of the request that began them. @type {Map<number, OpenTransaction>} */
 const transactions = new Map();
 
+/** Stop functions of the LISTENs the hub asked for, by the id of the request that made each. */
+/** @type {Map<number, () => Promise<void>>} */
+const listeners = new Map();
+
 /** @param {number} id */
 async function begin(id) {
   /** @type {() => void} */
@@ -133,6 +137,18 @@ async function handle(request) {
       return request.id;
     case 'end':
       return end(request.tx, request.commit);
+    case 'listen': {
+      const listener = request.id;
+      const stop = await pg.listen(request.channel, (payload) => send({ notify: listener, payload }));
+      listeners.set(listener, stop);
+      return listener;
+    }
+    case 'unlisten': {
+      const stop = listeners.get(request.listener);
+      listeners.delete(request.listener);
+      await stop?.();
+      return undefined;
+    }
     case 'close':
       await pg.close();
       return undefined;

@@ -3,8 +3,17 @@
  * needs the same right as watching it live: read access to `devices/{id}/#`, checked by the
  * `authorizeRead` the hub supplies (it throws an error carrying `statusCode` 401 or 403).
  */
-import { describeQueryError, deviceIdSchema, historyQuerySchema, NAME_RULE } from '@edgewire/protocol';
+import {
+  describeQueryError,
+  deviceIdSchema,
+  historyQuerySchema,
+  historyResponseSchema,
+  latestResponseSchema,
+  NAME_RULE,
+} from '@edgewire/protocol';
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { documentation, jsonSchema } from '../api/api-route.js';
 import type { Database } from '../storage/database.js';
 import { readHistory, readLatest, resolveHistoryRequest } from './history.js';
 import { historyToCsv } from './history-csv.js';
@@ -53,19 +62,42 @@ export const historyRoutes: FastifyPluginAsync<HistoryRoutesOptions> = async (
     return true;
   };
 
-  app.get('/api/devices/:id/readings', async (request: DeviceRequest, reply) => {
-    if (!(await admitted(request, reply))) return reply;
-    const query = historyQuerySchema.safeParse(request.query);
-    if (!query.success) return badRequest(reply, describeQueryError(query.error));
-    const resolved = resolveHistoryRequest(request.params.id, query.data, Date.now());
-    if (!resolved.ok) return badRequest(reply, resolved.error);
-    const history = await readHistory(database, await storageMode(), resolved.request);
-    if (wantsCsv(request)) return reply.type('text/csv; charset=utf-8').send(historyToCsv(history));
-    return history;
+  const params = jsonSchema(z.object({ id: deviceIdSchema }), 'input');
+  const readings = documentation({
+    summary: 'History of a device: bucketed series per metric (JSON, or CSV with Accept: text/csv)',
+    tags: ['history'],
+    params,
+    querystring: jsonSchema(historyQuerySchema, 'input'),
+    response: { 200: { description: 'series', ...jsonSchema(historyResponseSchema) } },
+  });
+  const latest = documentation({
+    summary: 'The newest stored value per metric of a device',
+    tags: ['history'],
+    params,
+    response: { 200: { description: 'latest values', ...jsonSchema(latestResponseSchema) } },
   });
 
-  app.get('/api/devices/:id/latest', async (request: DeviceRequest, reply) => {
-    if (!(await admitted(request, reply))) return reply;
-    return readLatest(database, request.params.id);
-  });
+  app.get(
+    '/api/devices/:id/readings',
+    { config: { access: 'self' }, ...readings },
+    async (request: DeviceRequest, reply) => {
+      if (!(await admitted(request, reply))) return reply;
+      const query = historyQuerySchema.safeParse(request.query);
+      if (!query.success) return badRequest(reply, describeQueryError(query.error));
+      const resolved = resolveHistoryRequest(request.params.id, query.data, Date.now());
+      if (!resolved.ok) return badRequest(reply, resolved.error);
+      const history = await readHistory(database, await storageMode(), resolved.request);
+      if (wantsCsv(request)) return reply.type('text/csv; charset=utf-8').send(historyToCsv(history));
+      return history;
+    },
+  );
+
+  app.get(
+    '/api/devices/:id/latest',
+    { config: { access: 'self' }, ...latest },
+    async (request: DeviceRequest, reply) => {
+      if (!(await admitted(request, reply))) return reply;
+      return readLatest(database, request.params.id);
+    },
+  );
 };
