@@ -3,18 +3,23 @@
  * Management commands go through the running hub when there is one (PGlite admits a single process,
  * and only the hub can close the connections a change affects); otherwise straight to the database.
  */
+
+import { join } from 'node:path';
 import { type Access, accessSchema, filterError, type Permission } from '@edgewire/protocol';
 import { Command, InvalidArgumentError } from 'commander';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { HttpAdminClient, isHubDown } from './admin/admin-client.js';
 import { type AdminApi, AdminService } from './admin/admin-service.js';
+import { DataDirLock, DataDirLockedError } from './admin/data-dir-lock.js';
 import { readLocalAdmin } from './admin/local-admin.js';
 import { TokenStore } from './auth/token-store.js';
 import { MemoryBus } from './bus/memory-bus.js';
 import { RedisBus } from './bus/redis-bus.js';
 import { type HubConfig, loadConfig } from './config.js';
-import { openMigratedDatabase, startHub } from './hub.js';
+import { HUB, openMigratedDatabase, startHub } from './hub.js';
 import { createLogger } from './logger.js';
+import type { Database } from './storage/database.js';
+import { printTable } from './table.js';
 
 function parseGrant(text: string, previous: Permission[] = []): Permission[] {
   const at = text.lastIndexOf(':');
@@ -44,31 +49,67 @@ function parseDate(text: string): Date {
   return date;
 }
 
-/** Runs `work` against the running hub if there is one, else directly against the database. */
-async function withAdmin<T>(work: (admin: AdminApi) => Promise<T>): Promise<T> {
-  const config: HubConfig = loadConfig();
-  const local = config.dataDir ? readLocalAdmin(config.dataDir) : undefined;
-  if (local) {
-    try {
-      return await work(new HttpAdminClient(local));
-    } catch (error) {
-      if (!isHubDown(error)) throw error;
-    }
-  }
-  const logger = pino({ level: 'warn' });
-  const database = await openMigratedDatabase(config, logger);
+/**
+ * Opens the configured database for `work`. The embedded one is opened only under the data directory's
+ * lock, so a command never works behind a running hub's back (nor a hub starts behind the command's).
+ */
+async function withDatabase<T>(
+  config: HubConfig,
+  what: string,
+  logger: Logger,
+  work: (database: Database) => Promise<T>,
+): Promise<T> {
+  const embedded = config.databaseUrl === undefined && config.dataDir !== undefined;
+  const lock = embedded ? DataDirLock.acquire(config.dataDir!, what) : undefined;
   try {
-    // With Redis, hubs running elsewhere hear the change and close the connections it affects.
-    const bus = config.redisUrl
-      ? await RedisBus.connect(config.redisUrl, config.redisPrefix, logger)
-      : new MemoryBus();
+    const database = await openMigratedDatabase(config, logger);
     try {
-      return await work(new AdminService(new TokenStore(database), bus));
+      return await work(database);
     } finally {
-      await bus.close();
+      await database.close();
     }
   } finally {
-    await database.close();
+    lock?.release();
+  }
+}
+
+/** Runs `work` against the running hub if there is one, else directly against the database. */
+async function withAdmin<T>(what: string, work: (admin: AdminApi) => Promise<T>): Promise<T> {
+  const config: HubConfig = loadConfig();
+  for (let attempt = 1; ; attempt++) {
+    const local = config.dataDir ? readLocalAdmin(config.dataDir) : undefined;
+    if (local) {
+      try {
+        return await work(new HttpAdminClient(local));
+      } catch (error) {
+        if (!isHubDown(error)) throw error;
+      }
+    }
+    const logger = pino({ level: 'warn' });
+    try {
+      return await withDatabase(config, what, logger, async (database) => {
+        // With Redis, hubs running elsewhere hear the change and close the connections it affects.
+        const bus = config.redisUrl
+          ? await RedisBus.connect(config.redisUrl, config.redisPrefix, logger)
+          : new MemoryBus();
+        try {
+          return await work(new AdminService(new TokenStore(database), bus));
+        } finally {
+          await bus.close();
+        }
+      });
+    } catch (error) {
+      if (!(error instanceof DataDirLockedError)) throw error;
+      // A hub that was starting has its admin endpoint up a moment later: ask it once more.
+      if (attempt < 3 && error.holder.what === HUB) {
+        await new Promise((r) => setTimeout(r, 500 * attempt));
+        continue;
+      }
+      throw new Error(
+        `${error.message}. Management commands reach a running hub through ${join(error.dataDir, 'hub-admin.json')}, ` +
+          'which is missing or did not answer; try again once it has started',
+      );
+    }
   }
 }
 
@@ -80,6 +121,13 @@ function printIssued(issued: { id: string; token: string }, json: boolean, what:
   process.stdout.write(
     `${what} ${issued.id} created. Its token is shown this once; store it now:\n${issued.token}\n`,
   );
+}
+
+function tokenState(token: { revokedAt: string | null; expiresAt: string | null }): string {
+  if (token.revokedAt) return `revoked ${token.revokedAt}`;
+  if (token.expiresAt)
+    return `${Date.parse(token.expiresAt) <= Date.now() ? 'expired' : 'expires'} ${token.expiresAt}`;
+  return 'active';
 }
 
 export function buildCli(): Command {
@@ -119,8 +167,7 @@ export function buildCli(): Command {
     .action(async () => {
       const config = loadConfig();
       const logger = createLogger(config.logLevel);
-      const database = await openMigratedDatabase(config, logger);
-      await database.close();
+      await withDatabase(config, 'edgewire-hub migrate', logger, async () => {});
       logger.info('database is up to date');
     });
 
@@ -131,15 +178,28 @@ export function buildCli(): Command {
     .argument('<id>', 'device id: letters, digits, ".", "_" or "-"')
     .option('--json', 'print {"id","token"} as JSON')
     .action(async (id: string, options: { json?: boolean }) => {
-      const issued = await withAdmin((admin) => admin.addDevice(id));
+      const issued = await withAdmin('edgewire-hub device add', (admin) => admin.addDevice(id));
       printIssued(issued, options.json === true, 'Device');
+    });
+  device
+    .command('ls')
+    .description('list devices (never a token)')
+    .option('--json', 'print a JSON array')
+    .action(async (options: { json?: boolean }) => {
+      const devices = await withAdmin('edgewire-hub device ls', (admin) => admin.listDevices());
+      printTable(devices, options.json === true, [
+        ['ID', (d) => d.id],
+        ['TOKEN', (d) => d.tokenId ?? '-'],
+        ['CREATED', (d) => d.createdAt],
+        ['LAST SEEN', (d) => d.lastSeenAt ?? 'never'],
+      ]);
     });
   device
     .command('rm')
     .description('delete a device; its live connection closes with 4003')
     .argument('<id>', 'device id')
     .action(async (id: string) => {
-      await withAdmin((admin) => admin.removeDevice(id));
+      await withAdmin('edgewire-hub device rm', (admin) => admin.removeDevice(id));
       process.stdout.write(`Device ${id} deleted.\n`);
     });
 
@@ -153,7 +213,7 @@ export function buildCli(): Command {
     .option('--json', 'print {"id","token"} as JSON')
     .action(
       async (options: { allow: Permission[]; maxConnections?: number; expires?: Date; json?: boolean }) => {
-        const issued = await withAdmin((admin) =>
+        const issued = await withAdmin('edgewire-hub token add', (admin) =>
           admin.addToken({
             permissions: options.allow,
             maxConnections: options.maxConnections,
@@ -164,11 +224,26 @@ export function buildCli(): Command {
       },
     );
   token
+    .command('ls')
+    .description('list tokens, device and client, revoked included (never a secret)')
+    .option('--json', 'print a JSON array')
+    .action(async (options: { json?: boolean }) => {
+      const tokens = await withAdmin('edgewire-hub token ls', (admin) => admin.listTokens());
+      printTable(tokens, options.json === true, [
+        ['ID', (t) => t.id],
+        ['KIND', (t) => (t.deviceId ? `device ${t.deviceId}` : t.kind)],
+        ['PERMISSIONS', (t) => t.permissions.map((p) => `${p.filter}:${p.access}`).join(' ') || '-'],
+        ['MAX CONN', (t) => (t.maxConnections === null ? '-' : String(t.maxConnections))],
+        ['STATE', (t) => tokenState(t)],
+        ['LAST USED', (t) => t.lastUsedAt ?? 'never'],
+      ]);
+    });
+  token
     .command('revoke')
     .description('revoke a token; its live connections close with 4003')
     .argument('<id>', 'token id (tok_...)')
     .action(async (id: string) => {
-      await withAdmin((admin) => admin.revokeToken(id));
+      await withAdmin('edgewire-hub token revoke', (admin) => admin.revokeToken(id));
       process.stdout.write(`Token ${id} revoked.\n`);
     });
   return program;

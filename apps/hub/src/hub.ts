@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { AdminService } from './admin/admin-service.js';
+import { DataDirLock } from './admin/data-dir-lock.js';
 import { removeLocalAdmin, writeLocalAdmin } from './admin/local-admin.js';
 import { buildApp } from './app.js';
 import { Handshake } from './auth/handshake.js';
@@ -61,6 +62,9 @@ export interface RunningHub {
   close(): Promise<void>;
 }
 
+/** What a hub calls itself in its data directory's lock (a refused second hub names it). */
+export const HUB = 'a hub';
+
 /** Opens the configured database and applies pending migrations. */
 export async function openMigratedDatabase(config: HubConfig, logger: Logger): Promise<Database> {
   // PGlite gets a directory of its own, so the hub's other files (admin endpoint) never mix with its data.
@@ -80,9 +84,12 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
   const { telemetrySink, logDestination, env, ...overrides } = options;
   const config = loadConfig(env ?? process.env, overrides);
   const logger = createLogger(config.logLevel, logDestination);
-  const database = await openMigratedDatabase(config, logger);
-  const cleanups: Array<() => Promise<void>> = [() => database.close()];
+  // Before anything opens the directory: a second hub on it is refused here, naming the first.
+  const lock = config.dataDir === undefined ? undefined : DataDirLock.acquire(config.dataDir, HUB);
+  const cleanups: Array<() => Promise<void>> = [async () => lock?.release()];
   try {
+    const database = await openMigratedDatabase(config, logger);
+    cleanups.unshift(() => database.close());
     const stats = new HubStats();
     const registry = new ConnectionRegistry();
     const metrics = createMetrics(stats, registry);
@@ -153,6 +160,7 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const url = `http://${host}:${port}`;
+    lock?.announce(url);
     if (config.dataDir) writeLocalAdmin(config.dataDir, { url, secret: adminSecret, pid: process.pid });
     logger.info({ url, storage: database.driver }, 'hub listening');
 

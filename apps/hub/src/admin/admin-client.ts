@@ -3,7 +3,7 @@
  * the hub's message, which never includes a credential.
  */
 import type { Permission } from '@edgewire/protocol';
-import type { IssuedToken } from '../auth/token-store.js';
+import type { DeviceSummary, IssuedToken, TokenSummary } from '../auth/token-store.js';
 import type { AddTokenOptions, AdminApi } from './admin-service.js';
 import type { LocalAdmin } from './local-admin.js';
 
@@ -36,6 +36,14 @@ export class HttpAdminClient implements AdminApi {
 
   async setTokenPermissions(id: string, permissions: Permission[]): Promise<void> {
     await this.#call('PUT', `/admin/tokens/${encodeURIComponent(id)}/permissions`, { permissions });
+  }
+
+  listDevices(): Promise<DeviceSummary[]> {
+    return this.#call('GET', '/admin/devices') as Promise<DeviceSummary[]>;
+  }
+
+  listTokens(): Promise<TokenSummary[]> {
+    return this.#call('GET', '/admin/tokens') as Promise<TokenSummary[]>;
   }
 
   async #call(method: string, path: string, body?: unknown): Promise<unknown> {

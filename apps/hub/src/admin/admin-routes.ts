@@ -51,6 +51,8 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, {
     return reply.code(status).send({ error: status, message: (error as Error).message });
   });
 
+  app.get('/devices', async () => admin.listDevices());
+  app.get('/tokens', async () => admin.listTokens());
   app.post('/devices', async (request, reply) => {
     const { id } = parseBody(addDeviceBodySchema, request.body);
     return reply.code(201).send(await admin.addDevice(id));

@@ -4,7 +4,7 @@
  * affected connections (4003) and clears the token cache wherever they are.
  */
 import { deviceIdSchema, filterError, NAME_RULE, type Permission } from '@edgewire/protocol';
-import type { IssuedToken, TokenStore } from '../auth/token-store.js';
+import type { DeviceSummary, IssuedToken, TokenStore, TokenSummary } from '../auth/token-store.js';
 import type { Bus } from '../bus/bus.js';
 
 export class InvalidRequestError extends Error {
@@ -23,6 +23,8 @@ export interface AdminApi {
   addToken(options: AddTokenOptions): Promise<IssuedToken>;
   revokeToken(id: string): Promise<void>;
   setTokenPermissions(id: string, permissions: Permission[]): Promise<void>;
+  listDevices(): Promise<DeviceSummary[]>;
+  listTokens(): Promise<TokenSummary[]>;
 }
 
 function checkPermissions(permissions: readonly Permission[]): void {
@@ -78,5 +80,13 @@ export class AdminService implements AdminApi {
     checkPermissions(permissions);
     await this.store.setPermissions(id, permissions);
     this.bus.control({ type: 'token-invalidated', tokenId: id });
+  }
+
+  listDevices(): Promise<DeviceSummary[]> {
+    return this.store.listDevices();
+  }
+
+  listTokens(): Promise<TokenSummary[]> {
+    return this.store.listTokens();
   }
 }

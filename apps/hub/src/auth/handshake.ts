@@ -8,10 +8,11 @@ import type {} from '@fastify/websocket';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ConnectionSlots } from '../cluster/connection-slots.js';
 import type { ConnectionIdentity } from '../connections/connection.js';
-import { KeyedBuckets, SlidingWindowCounter } from '../connections/rate-limit.js';
+import { SlidingWindowCounter } from '../connections/rate-limit.js';
 import { maySubscribe } from '../permissions/policy.js';
 import { HubStats } from '../stats.js';
 import { authenticate, CredentialError } from './credentials.js';
+import { HandshakeAdmission, type HandshakeRateLimits } from './handshake-admission.js';
 import type { TokenCache } from './token-cache.js';
 
 /** A query parameter with such a name is a credential in the URL, where proxies and logs would keep it. */
@@ -19,8 +20,7 @@ const CREDENTIAL_PARAM = /token|auth|key|secret|pass|bearer|credential|session|j
 /** What a client over its token's `maxConnections` is told to wait. */
 const SLOTS_RETRY_AFTER_SEC = 5;
 
-export interface HandshakeLimits {
-  readonly handshakeRatePerAddress: number;
+export interface HandshakeLimits extends HandshakeRateLimits {
   readonly deviceConnectsPerMinute: number;
 }
 
@@ -34,7 +34,7 @@ export interface AcceptedHandshake {
 
 export class Handshake {
   readonly #accepted = new WeakMap<FastifyRequest['raw'], AcceptedHandshake>();
-  readonly #addresses: KeyedBuckets;
+  readonly #admission: HandshakeAdmission;
   readonly #deviceConnects: SlidingWindowCounter;
 
   constructor(
@@ -43,7 +43,7 @@ export class Handshake {
     private readonly stats: HubStats,
     limits: HandshakeLimits,
   ) {
-    this.#addresses = new KeyedBuckets(limits.handshakeRatePerAddress, limits.handshakeRatePerAddress * 5);
+    this.#admission = new HandshakeAdmission(limits);
     this.#deviceConnects = new SlidingWindowCounter(limits.deviceConnectsPerMinute, 60_000);
   }
 
@@ -88,8 +88,8 @@ export class Handshake {
     if (deviceId !== undefined && !DEVICE_ID_PATTERN.test(deviceId)) {
       throw new CredentialError(400, 'malformed device id');
     }
-    const wait = this.#addresses.take(request.ip);
-    if (wait > 0) throw new CredentialError(429, 'too many handshakes from this address', wait);
+    const refused = this.#admission.admit(request.ip);
+    if (refused) throw new CredentialError(429, refused.reason, refused.retryAfterSec);
 
     const checkedAt = Date.now();
     const record = await authenticate(this.tokens, request.headers.authorization);

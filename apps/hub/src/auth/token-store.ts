@@ -3,7 +3,7 @@
  * through here, so the handshake and the admin service agree on what a token is.
  */
 import type { Permission } from '@edgewire/protocol';
-import { and, eq, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { Database } from '../storage/database.js';
 import { devices, permissions, tokens } from '../storage/schema.js';
 import { hashToken, newToken, newTokenId } from './secrets.js';
@@ -33,6 +33,30 @@ export interface ClientTokenOptions {
   maxConnections?: number | undefined;
   expiresAt?: Date | undefined;
 }
+
+/** A device as `device ls` shows it: never its token, only the token's public id. */
+export interface DeviceSummary {
+  id: string;
+  createdAt: string;
+  tokenId: string | null;
+  /** When the device's token last opened a connection. */
+  lastSeenAt: string | null;
+}
+
+/** A token as `token ls` shows it: everything but the secret and its hash. */
+export interface TokenSummary {
+  id: string;
+  kind: TokenKind;
+  deviceId: string | null;
+  permissions: Permission[];
+  maxConnections: number | null;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+const iso = (date: Date | null): string | null => (date === null ? null : date.toISOString());
 
 /** A unique-constraint violation, whichever driver reported it. */
 const isDuplicate = (error: unknown): boolean =>
@@ -138,6 +162,55 @@ export class TokenStore {
         await tx.insert(permissions).values(grants.map((p) => ({ tokenId, ...p })));
       }
     });
+  }
+
+  /** Every device, oldest first, with its token's id (not the token). */
+  async listDevices(): Promise<DeviceSummary[]> {
+    const rows = await this.database.db
+      .select({
+        id: devices.id,
+        createdAt: devices.createdAt,
+        tokenId: tokens.id,
+        lastUsedAt: tokens.lastUsedAt,
+      })
+      .from(devices)
+      .leftJoin(tokens, eq(tokens.deviceId, devices.id))
+      .orderBy(asc(devices.createdAt), asc(devices.id));
+    return rows.map((row) => ({
+      id: row.id,
+      createdAt: row.createdAt.toISOString(),
+      tokenId: row.tokenId,
+      lastSeenAt: iso(row.lastUsedAt),
+    }));
+  }
+
+  /** Every token (device and client, revoked included), oldest first, with its permissions. */
+  async listTokens(): Promise<TokenSummary[]> {
+    const rows = await this.database.db
+      .select({ token: tokens, filter: permissions.filter, access: permissions.access })
+      .from(tokens)
+      .leftJoin(permissions, eq(permissions.tokenId, tokens.id))
+      .orderBy(asc(tokens.createdAt), asc(tokens.id), asc(permissions.filter));
+    const byId = new Map<string, TokenSummary>();
+    for (const { token, filter, access } of rows) {
+      let summary = byId.get(token.id);
+      if (!summary) {
+        summary = {
+          id: token.id,
+          kind: token.kind,
+          deviceId: token.deviceId,
+          permissions: [],
+          maxConnections: token.maxConnections,
+          expiresAt: iso(token.expiresAt),
+          revokedAt: iso(token.revokedAt),
+          createdAt: token.createdAt.toISOString(),
+          lastUsedAt: iso(token.lastUsedAt),
+        };
+        byId.set(token.id, summary);
+      }
+      if (filter !== null && access !== null) summary.permissions.push({ filter, access });
+    }
+    return [...byId.values()];
   }
 
   async touch(tokenId: string): Promise<void> {

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { createRedis } from '../cluster/redis-client.js';
+import { connectRedis, createRedis } from '../cluster/redis-client.js';
 import type { Bus, BusMessage, ControlEvent, LocalDelivery } from './bus.js';
 
 interface Envelope<T> {
@@ -41,7 +41,16 @@ export class RedisBus implements Bus {
   /** Connects both Redis connections and subscribes to the cluster's channels. */
   static async connect(url: string, prefix: string, logger: Logger): Promise<RedisBus> {
     const bus = new RedisBus(url, prefix, logger);
-    await Promise.all([bus.#publisher.connect(), bus.#subscriber.connect()]);
+    const connected = await Promise.allSettled([
+      connectRedis(bus.#publisher, 'bus'),
+      connectRedis(bus.#subscriber, 'bus'),
+    ]);
+    const failed = connected.find((result) => result.status === 'rejected');
+    if (failed) {
+      bus.#publisher.disconnect();
+      bus.#subscriber.disconnect();
+      throw failed.reason;
+    }
     bus.#subscriber.on('message', (channel: string, text: string) => bus.#receive(channel, text));
     await bus.#subscriber.subscribe(bus.#messages, bus.#controls);
     return bus;

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ConnectionSlots, ReleaseSlot } from './connection-slots.js';
-import { createRedis } from './redis-client.js';
+import { connectRedis, createRedis } from './redis-client.js';
 
 const ALIVE_TTL_MS = 15_000;
 const ALIVE_REFRESH_MS = 5_000;
@@ -46,7 +46,7 @@ export class RedisSlots implements ConnectionSlots {
 
   static async connect(url: string, prefix: string, logger: Logger): Promise<RedisSlots> {
     const redis = createRedis(url, logger, 'slots', 'commands');
-    await redis.connect();
+    await connectRedis(redis, 'connection slots');
     const slots = new RedisSlots(redis, prefix, logger);
     await slots.#heartbeat();
     return slots;

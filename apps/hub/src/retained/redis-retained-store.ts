@@ -6,7 +6,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { BusMessage } from '../bus/bus.js';
-import { createRedis } from '../cluster/redis-client.js';
+import { connectRedis, createRedis } from '../cluster/redis-client.js';
 import { MemoryRetainedStore, type RetainedStore } from './retained-store.js';
 
 export class RedisRetainedStore implements RetainedStore {
@@ -20,7 +20,7 @@ export class RedisRetainedStore implements RetainedStore {
 
   static async connect(url: string, prefix: string, logger: Logger): Promise<RedisRetainedStore> {
     const redis = createRedis(url, logger, 'retained store', 'commands');
-    await redis.connect();
+    await connectRedis(redis, 'retained store');
     const store = new RedisRetainedStore(redis, `${prefix}:retained`, logger);
     for (const text of Object.values(await redis.hgetall(store.key))) {
       store.#local.set(JSON.parse(text) as BusMessage);
