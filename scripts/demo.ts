@@ -84,7 +84,7 @@ console.log(`
     curl -H "Authorization: Bearer $(cat ${viewerFile})" ${hub.url}/api/devices/${DEVICE}/latest
     curl -H "Authorization: Bearer $(cat ${viewerFile})" -H "Accept: text/csv" \\
          "${hub.url}/api/devices/${DEVICE}/readings?metric=temperature&bucket=10s"
-    pnpm hub --help            (device add, token add, … work while the hub runs)
+    node apps/hub/bin/edgewire-hub.js --help   (device add/ls, token add/ls, … work while the hub runs)
 
   Ctrl-C stops everything (the agent keeps unacknowledged readings on disk for next time).
 `);
