@@ -75,6 +75,11 @@ const settings = {
   maxQueuedBytes: { env: 'EDGEWIRE_MAX_QUEUED_BYTES', schema: positiveInt.default(4 * 1024 * 1024) },
   /** How long a socket may stay over `maxQueuedBytes` before it is closed with 4008. */
   slowConsumerGraceMs: { env: 'EDGEWIRE_SLOW_CONSUMER_GRACE_MS', schema: nonNegativeInt.default(5000) },
+  /**
+   * Handshakes whose token check may be under way at once; more are told to retry in a second (429), so a
+   * slow database sheds load at once instead of queueing handshakes until their clients give up.
+   */
+  handshakesPending: { env: 'EDGEWIRE_HANDSHAKES_PENDING', schema: positiveInt.default(100) },
   /** WebSocket handshakes per second the hub starts from all addresses together (burst: 2 s worth). */
   handshakeRate: { env: 'EDGEWIRE_HANDSHAKE_RATE', schema: positiveInt.default(1000) },
   /**

@@ -2,11 +2,10 @@
  * `edgewire-hub` as users run it: the real bin in a child process, against a temp data directory
  * (embedded PGlite) or a fresh PostgreSQL database.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { type ChildProcess, execFile } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -14,6 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createTestDatabase, type TestDatabase } from './databases.js';
 import { connect, startTestHub, TestClient } from './hub-harness.js';
+import { type Spawned, spawnNode, tempDirs } from './processes.js';
 
 const BIN = fileURLToPath(new URL('../bin/edgewire-hub.js', import.meta.url));
 const run = promisify(execFile);
@@ -27,22 +27,17 @@ async function cli(args: string[], extra: Record<string, string>) {
   return run(process.execPath, [BIN, ...args], { env: env(extra), timeout: 180_000 });
 }
 
-const dirs: string[] = [];
-const children: ChildProcess[] = [];
+const dirs = tempDirs('edgewire-cli-');
+const children: Spawned[] = [];
 let testDb: TestDatabase | undefined;
 afterEach(async () => {
-  // The bin runs the hub in a child process: end the whole process group, not only the bin.
-  for (const child of children.splice(0)) if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  for (const spawned of children.splice(0)) spawned.kill();
+  dirs.cleanup();
   await testDb?.drop();
   testDb = undefined;
 });
 
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'edgewire-cli-'));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = dirs.make;
 
 async function waitFor<T>(probe: () => T | undefined, ms = 150_000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -64,20 +59,10 @@ interface ServingHub {
 
 /** `edgewire-hub serve` on `dir`, on a random port. */
 function serve(dir: string, extra: Record<string, string> = {}): ServingHub {
-  const child = spawn(process.execPath, [BIN, 'serve'], {
+  const spawned = spawnNode([BIN, 'serve'], {
     env: env({ EDGEWIRE_DATA_DIR: dir, EDGEWIRE_PORT: '0', ...extra }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
   });
-  children.push(child);
-  let output = '';
-  child.stdout!.on('data', (chunk) => {
-    output += chunk;
-  });
-  child.stderr!.on('data', (chunk) => {
-    output += chunk;
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  children.push(spawned);
   const adminFile = join(dir, 'hub-admin.json');
   const lastPid = existsSync(adminFile) ? JSON.parse(readFileSync(adminFile, 'utf8')).pid : undefined;
   const listening = () =>
@@ -87,7 +72,7 @@ function serve(dir: string, extra: Record<string, string> = {}): ServingHub {
       // Written by the hub process itself, which the bin starts as its child.
       return record.pid !== lastPid ? record : undefined;
     });
-  return { child, listening, exited, output: () => output };
+  return { child: spawned.child, listening, exited: spawned.exited, output: spawned.output };
 }
 
 async function open(url: string, token: string): Promise<TestClient> {

@@ -2,27 +2,21 @@
  * The README's commands work as written on a machine with only Node (no pnpm on PATH), `--json` output
  * parses, and the developer's one-command run (`scripts/dev.mjs`, behind `pnpm dev`) ends cleanly on Ctrl-C.
  */
-import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, expect, it } from 'vitest';
+import { spawnNode, tempDirs } from './processes.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const run = promisify(execFile);
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'edgewire-docs-'));
-  dirs.push(dir);
-  return dir;
-}
+const dirs = tempDirs('edgewire-docs-');
+afterEach(dirs.cleanup);
+const tempDir = dirs.make;
 
 /** A PATH with node but without pnpm (nor npx/corepack shims that could stand in for it). */
 function nodeOnlyEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
@@ -76,36 +70,26 @@ it('runs every documented --json command as written, and its stdout parses as JS
 it('the developer run (pnpm dev) starts hub and agent on the data directory and ends cleanly on Ctrl-C', async () => {
   const dataDir = tempDir();
   // Its own process group, like a terminal's foreground job: Ctrl-C reaches every process in it.
-  const child = spawn(process.execPath, ['scripts/dev.mjs'], {
+  const dev = spawnNode(['scripts/dev.mjs'], {
     cwd: ROOT,
     env: nodeOnlyEnv({ EDGEWIRE_DATA_DIR: dataDir, EDGEWIRE_PORT: '0', NODE_ENV: 'production' }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
   });
-  let output = '';
-  child.stdout!.on('data', (chunk) => {
-    output += chunk;
-  });
-  child.stderr!.on('data', (chunk) => {
-    output += chunk;
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   try {
     const deadline = Date.now() + 240_000;
-    while (!output.includes('edgewire is running')) {
-      if (Date.now() > deadline || child.exitCode !== null)
-        throw new Error(`dev run did not start:\n${output}`);
+    while (!dev.output().includes('edgewire is running')) {
+      if (Date.now() > deadline || dev.child.exitCode !== null)
+        throw new Error(`dev run did not start:\n${dev.output()}`);
       await new Promise((r) => setTimeout(r, 200));
     }
-    expect(output).toContain(dataDir);
+    expect(dev.output()).toContain(dataDir);
     expect(existsSync(join(dataDir, 'hub.lock'))).toBe(true);
-    process.kill(-child.pid!, 'SIGINT');
-    expect(await exited).toBe(0);
-    expect(output).toContain('hub stopped');
+    dev.kill('SIGINT');
+    expect(await dev.exited).toBe(0);
+    expect(dev.output()).toContain('hub stopped');
     // Everything let go of the data directory: no lock, no admin endpoint record left behind.
     expect(existsSync(join(dataDir, 'hub.lock'))).toBe(false);
     expect(existsSync(join(dataDir, 'hub-admin.json'))).toBe(false);
   } finally {
-    if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+    dev.kill();
   }
 }, 300_000);

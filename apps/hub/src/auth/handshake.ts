@@ -88,9 +88,16 @@ export class Handshake {
     if (deviceId !== undefined && !DEVICE_ID_PATTERN.test(deviceId)) {
       throw new CredentialError(400, 'malformed device id');
     }
-    const refused = this.#admission.admit(request.ip);
-    if (refused) throw new CredentialError(429, refused.reason, refused.retryAfterSec);
+    const admission = this.#admission.admit(request.ip);
+    if (!admission.admitted) throw new CredentialError(429, admission.reason, admission.retryAfterSec);
+    try {
+      return await this.#authorize(request, deviceId);
+    } finally {
+      admission.done();
+    }
+  }
 
+  async #authorize(request: FastifyRequest, deviceId: string | undefined): Promise<AcceptedHandshake> {
     const checkedAt = Date.now();
     const record = await authenticate(this.tokens, request.headers.authorization);
     if (deviceId === undefined) {
