@@ -1,4 +1,5 @@
 import { expect, it } from 'vitest';
+import { loadConfig } from '../config.js';
 import { HandshakeAdmission } from './handshake-admission.js';
 
 const limits = { handshakesPending: 1_000_000 };
@@ -63,4 +64,10 @@ it('caps handshakes in progress: a slow token check sheds load instead of queuei
   }
   expect(admission.admit('10.0.3.4').admitted).toBe(true);
   expect(admission.admit('10.0.3.5').admitted).toBe(false);
+});
+
+it('with the default settings, admits 1,000 handshakes from one address at once (a NAT-ed fleet reconnecting)', () => {
+  // The old default (50/s per address, burst 250) refused all but 250 of these.
+  const admission = new HandshakeAdmission(loadConfig({}));
+  expect(admitted(admission, '100.64.0.1', 1000)).toBe(1000);
 });
