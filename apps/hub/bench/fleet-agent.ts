@@ -16,6 +16,13 @@ export interface FleetCounters {
   refused: number;
   /** Any other failure: other HTTP statuses, connection errors. */
   failed: number;
+  /** The other failures by what happened (`HTTP 503`, `Opening handshake has timed out`, …). */
+  reasons: Map<string, number>;
+}
+
+function fail(counters: FleetCounters, reason: string): void {
+  counters.failed++;
+  counters.reasons.set(reason, (counters.reasons.get(reason) ?? 0) + 1);
 }
 
 export class FleetAgent {
@@ -67,13 +74,16 @@ export class FleetAgent {
         this.counters.refused++;
         retryInMs = Math.max(Number(response.headers['retry-after'] ?? 0) * 1000, this.#backoff());
       } else {
-        this.counters.failed++;
+        fail(this.counters, `HTTP ${response.statusCode}`);
         retryInMs = this.#backoff();
       }
       response.resume();
       socket.terminate();
     });
-    socket.on('error', () => {});
+    let error: string | undefined;
+    socket.on('error', (e) => {
+      error ??= e.message;
+    });
     socket.on('open', () => {
       this.connected = true;
       this.counters.connected++;
@@ -83,7 +93,7 @@ export class FleetAgent {
         this.connected = false;
         this.counters.connected--;
       } else if (retryInMs === undefined) {
-        this.counters.failed++;
+        fail(this.counters, error ?? 'closed before the handshake completed');
       }
       if (this.#stopped) return;
       this.#timer = setTimeout(() => this.#connect(), retryInMs ?? this.#backoff());

@@ -3,9 +3,10 @@
  * from 127.0.0.1, connect to a hub on an embedded database; the hub is stopped (SIGTERM: 1001 to every
  * device) and started again on the same port and data directory (cold token cache); the figure is how
  * long until every device is connected again, with how many handshakes the hub refused (429) meanwhile.
- * Goal: 5,000 devices back within 30 s of the restart. Hub on CPU 0, devices on CPU 1.
+ * Goal: 5,000 devices back within 30 s of the restart. Hub on CPU 0, devices on CPU 1. With
+ * `--database-url` the hub uses that (empty) PostgreSQL database instead of the embedded one.
  *
- *   node --conditions=source --import tsx bench/fleet-reconnect.ts [--devices 5000] [--cli <path to cli.ts>]
+ *   node --conditions=source --import tsx bench/fleet-reconnect.ts [--devices 5000] [--database-url postgres://…] [--cli <cli.ts>]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,12 +20,15 @@ const { values: args } = parseArgs({
   options: {
     devices: { type: 'string', default: '5000' },
     cli: { type: 'string', default: DEFAULT_CLI },
+    'database-url': { type: 'string' },
     'timeout-sec': { type: 'string', default: '180' },
     help: { type: 'boolean', default: false },
   },
 });
 if (args.help) {
-  console.log('usage: bench/fleet-reconnect.ts [--devices 5000] [--cli <cli.ts>] [--timeout-sec 180]');
+  console.log(
+    'usage: bench/fleet-reconnect.ts [--devices 5000] [--database-url <empty PostgreSQL database>] [--cli <cli.ts>] [--timeout-sec 180]',
+  );
   process.exit(0);
 }
 const devices = Number(args.devices);
@@ -32,7 +36,8 @@ const timeoutMs = Number(args['timeout-sec']) * 1000;
 
 pinGenerator();
 const dataDir = mkdtempSync(join(tmpdir(), 'edgewire-fleet-'));
-const counters: FleetCounters = { connected: 0, attempts: 0, refused: 0, failed: 0 };
+const env: Record<string, string> = args['database-url'] ? { DATABASE_URL: args['database-url'] } : {};
+const counters: FleetCounters = { connected: 0, attempts: 0, refused: 0, failed: 0, reasons: new Map() };
 
 /** Waits until every device is connected; the elapsed ms, or undefined at the timeout. */
 async function allConnected(since: number): Promise<number | undefined> {
@@ -43,7 +48,7 @@ async function allConnected(since: number): Promise<number | undefined> {
   return performance.now() - since;
 }
 
-let hub = await serve({ dataDir, cli: args.cli });
+let hub = await serve({ dataDir, cli: args.cli, env });
 try {
   console.log(`registering ${devices} devices…`);
   const tokens = await addDevices(hub, devices);
@@ -52,16 +57,18 @@ try {
   const firstStart = performance.now();
   for (const agent of fleet) agent.start();
   const first = await allConnected(firstStart);
+  console.log(`storage: ${args['database-url'] ? 'PostgreSQL' : 'embedded PGlite'}`);
   console.log(
-    `first connect: ${first === undefined ? `only ${counters.connected}` : `all ${devices} in ${fmt(first / 1000, 1)} s`}, ${counters.refused} refused (429)`,
+    `first connect: ${first === undefined ? `only ${counters.connected}` : `all ${devices} in ${fmt(first / 1000, 1)} s`}, ${counters.refused} refused (429), ${counters.failed} other failures`,
   );
+  if (counters.reasons.size > 0) console.log('other failures:', Object.fromEntries(counters.reasons));
   for (const agent of fleet) agent.settle();
-  Object.assign(counters, { attempts: 0, refused: 0, failed: 0 });
+  Object.assign(counters, { attempts: 0, refused: 0, failed: 0, reasons: new Map() });
 
   const restartStart = performance.now();
   await hub.stop();
   const stoppedAt = performance.now();
-  hub = await serve({ dataDir, cli: args.cli, port: hub.port });
+  hub = await serve({ dataDir, cli: args.cli, env, port: hub.port });
   const listeningAt = performance.now();
   const back = await allConnected(restartStart);
   console.log(
@@ -80,6 +87,7 @@ try {
       counters.failed,
     ].join(' | '),
   );
+  if (counters.reasons.size > 0) console.log('other failures:', Object.fromEntries(counters.reasons));
   for (const agent of fleet) agent.stop();
   if (back === undefined || back > 30_000) process.exitCode = 1;
 } finally {
