@@ -14,6 +14,8 @@ const BENCHMARKS = [
   'handshakes.ts',
   'one-address.ts',
   'fleet-reconnect.ts',
+  'cluster.ts',
+  'recovery.ts',
   'ingest.ts',
   'ingest-latency.ts',
 ];

@@ -2,12 +2,15 @@
  * The Fastify application, composed in one visible place: each plugin gets only the narrow
  * dependencies it needs through its options.
  */
+import type { Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import websocket from '@fastify/websocket';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyRequest,
+  type FastifyServerFactory,
   LogController,
 } from 'fastify';
 import type { Logger } from 'pino';
@@ -29,6 +32,8 @@ import { historyRoutes } from './telemetry/history-routes.js';
 
 export interface AppParts {
   config: HubConfig;
+  /** PEM certificate and key read from EDGEWIRE_TLS_CERT/KEY: the hub then serves HTTPS and WSS. */
+  tls?: { cert: Buffer; key: Buffer } | undefined;
   logger: Logger;
   database: Database;
   sink: TelemetrySink;
@@ -46,6 +51,11 @@ export interface AppParts {
 /** How long shutdown waits for clients to answer the 1001 close before cutting them. */
 const SHUTDOWN_GRACE_MS = 3000;
 
+/** Fastify's types tie an instance to http.Server; an https.Server serves the same requests. */
+function httpsServerFactory(tls: { cert: Buffer; key: Buffer }): FastifyServerFactory {
+  return (handler) => createHttpsServer(tls, handler) as unknown as Server;
+}
+
 export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
   const { config, stats, registry, connections } = parts;
   const app = Fastify({
@@ -56,6 +66,7 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
     trustProxy: config.trustProxy,
     // Device ids may be 128 characters; the default (100) would answer 414 instead of checking them.
     routerOptions: { maxParamLength: 256 },
+    ...(parts.tls ? { serverFactory: httpsServerFactory(parts.tls) } : {}),
   });
 
   // Every TCP connection, upgraded or not: a socket left hanging mid-upgrade must not block shutdown.

@@ -6,6 +6,7 @@ import { type PubFrame, parseClientFrame, type SubFrame, type UnsubFrame } from 
 import type { RawData } from 'ws';
 import type { Broker } from '../broker.js';
 import { msgFrame } from '../bus/local-fanout.js';
+import type { Recoveries } from '../bus/recovery.js';
 import type { TelemetryIngest } from '../ingest/telemetry-ingest.js';
 import type { JsonValue } from '../json.js';
 import { mayPublish, maySubscribe } from '../permissions/policy.js';
@@ -28,6 +29,7 @@ export class FrameHandler {
     private readonly ingest: TelemetryIngest,
     private readonly stats: HubStats,
     private readonly policy: RateLimitPolicy,
+    private readonly recoveries: Recoveries,
   ) {}
 
   handle(connection: Connection, data: RawData, isBinary: boolean): void {
@@ -87,6 +89,20 @@ export class FrameHandler {
     const refused = frame.filters.find((filter) => !maySubscribe(connection.identity, filter));
     if (refused !== undefined) {
       connection.sendError('forbidden', `filters: not allowed to subscribe to ${refused}`, frame.id);
+      return;
+    }
+    if (frame.since !== undefined) {
+      this.recoveries
+        .subscribe(
+          connection,
+          { ...frame, since: frame.since },
+          (filter) => this.registry.subscribe(connection, filter),
+          (filters) => this.sendRetained(connection, filters),
+        )
+        .catch((error: unknown) => {
+          connection.log.error({ err: error }, 'recovery failed');
+          connection.sendError('internal', 'the hub failed to recover missed messages', frame.id);
+        });
       return;
     }
     for (const filter of frame.filters) this.registry.subscribe(connection, filter);

@@ -5,11 +5,20 @@
 import { SubscriptionIndex, topics } from '@edgewire/protocol';
 import type { Connection } from './connection.js';
 
+/** Told of every (connection, filter) subscription made and ended, so the bus routes by interest. */
+export interface InterestSink {
+  watch(filter: string): void;
+  unwatch(filter: string): void;
+}
+
 export class ConnectionRegistry {
   readonly subscriptions = new SubscriptionIndex<Connection>();
   readonly #byId = new Map<string, Connection>();
   readonly #byDevice = new Map<string, Connection>();
   readonly #byToken = new Map<string, Set<Connection>>();
+
+  constructor(private readonly interest: InterestSink = { watch() {}, unwatch() {} }) {}
+
   get size(): number {
     return this.#byId.size;
   }
@@ -30,13 +39,17 @@ export class ConnectionRegistry {
     this.#byDevice.set(deviceId, connection);
     // A device hears its own commands without subscribing (SPEC "Topics").
     this.subscriptions.add(topics.commands(deviceId), connection);
+    this.interest.watch(topics.commands(deviceId));
     return previous;
   }
 
   /** Removes a connection and its subscriptions. Returns true when it was the device's live one. */
   remove(connection: Connection): boolean {
     if (!this.#byId.delete(connection.id)) return false;
-    for (const filter of connection.filters) this.subscriptions.remove(filter, connection);
+    for (const filter of connection.filters) {
+      this.subscriptions.remove(filter, connection);
+      this.interest.unwatch(filter);
+    }
     connection.filters.clear();
     const tokenId = connection.identity.tokenId;
     const ofToken = this.#byToken.get(tokenId);
@@ -45,6 +58,7 @@ export class ConnectionRegistry {
     const deviceId = connection.identity.deviceId;
     if (deviceId === undefined) return false;
     this.subscriptions.remove(topics.commands(deviceId), connection);
+    this.interest.unwatch(topics.commands(deviceId));
     if (this.#byDevice.get(deviceId) !== connection) return false;
     this.#byDevice.delete(deviceId);
     return true;
@@ -54,10 +68,12 @@ export class ConnectionRegistry {
     if (connection.filters.has(filter)) return;
     connection.filters.add(filter);
     this.subscriptions.add(filter, connection);
+    this.interest.watch(filter);
   }
 
   unsubscribe(connection: Connection, filter: string): void {
     if (!connection.filters.delete(filter)) return;
+    this.interest.unwatch(filter);
     // The implicit command subscription of a device shares the index; keep it when the client had the same filter.
     const deviceId = connection.identity.deviceId;
     if (deviceId !== undefined && filter === topics.commands(deviceId)) return;
