@@ -92,7 +92,7 @@ ${
   adminPassword === undefined
     ? ''
     : `  operator      admin / ${adminPassword}
-                (shown this once; change it with: pnpm hub user passwd admin, while the hub runs)
+                (shown this once; change it with: node apps/hub/bin/edgewire-hub.js user passwd admin, while the hub runs)
 
 `
 }  Sign in as an operator and use the API (docs: ${hub.url}/api/docs once signed in):
@@ -104,7 +104,7 @@ ${
     curl -H "Authorization: Bearer $(cat ${viewerFile})" ${hub.url}/api/devices/${DEVICE}/latest
     curl -H "Authorization: Bearer $(cat ${viewerFile})" -H "Accept: text/csv" \\
          "${hub.url}/api/devices/${DEVICE}/readings?metric=temperature&bucket=10s"
-    pnpm hub --help            (device add, token add, … work while the hub runs)
+    node apps/hub/bin/edgewire-hub.js --help   (device add/ls, token add/ls, … work while the hub runs)
 
   Ctrl-C stops everything (the agent keeps unacknowledged readings on disk for next time).
 `);

@@ -174,7 +174,7 @@ elif [ -f "$env_file" ]; then
   chmod 0600 "$env_file"
   did kept "$env_file"
 else
-  fail "no token: give --token-file FILE (from 'pnpm hub device add <id>') or set EDGEWIRE_TOKEN"
+  fail "no token: give --token-file FILE (from 'node apps/hub/bin/edgewire-hub.js device add <id>') or set EDGEWIRE_TOKEN"
 fi
 
 if [ "$(readlink "$bin_link" 2>/dev/null)" = "$agent_bin" ]; then

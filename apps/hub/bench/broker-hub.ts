@@ -56,6 +56,7 @@ const hub = await startHub({
   logLevel: 'warn',
   publishRate: 1_000_000,
   publishBurst: 1_000_000,
+  handshakeRate: 1_000_000,
   handshakeRatePerAddress: 1_000_000,
   deviceConnectsPerMinute: 1_000_000,
   tokenCacheMs: Number(process.env.BENCH_TOKEN_CACHE_MS ?? 5000),

@@ -29,6 +29,7 @@ const hub = await startHub({
   // The benchmark measures storage and fan-out, not the abuse limits.
   publishRate: 1_000_000,
   publishBurst: 1_000_000,
+  handshakeRate: 1_000_000,
   handshakeRatePerAddress: 1_000_000,
   deviceConnectsPerMinute: 1_000_000,
   maxQueuedBytes: 64 * 1024 * 1024,

@@ -12,6 +12,8 @@ const BENCHMARKS = [
   'peak.ts',
   'memory.ts',
   'handshakes.ts',
+  'one-address.ts',
+  'fleet-reconnect.ts',
   'cluster.ts',
   'recovery.ts',
   'ingest.ts',

@@ -5,6 +5,7 @@
  * and only the hub can close the connections a change affects); otherwise straight to the database.
  */
 import { userInfo } from 'node:os';
+import { join } from 'node:path';
 import {
   type Access,
   accessSchema,
@@ -16,13 +17,16 @@ import {
   userNameSchema,
 } from '@edgewire/protocol';
 import { Command, InvalidArgumentError } from 'commander';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { HttpAdminClient, isHubDown } from './admin/admin-client.js';
 import type { AdminApi } from './admin/admin-service.js';
+import { DataDirLock, DataDirLockedError, HUB_HOLDER } from './admin/data-dir-lock.js';
 import { readLocalAdmin } from './admin/local-admin.js';
 import { type HubConfig, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { readPassword } from './operators/password-input.js';
+import type { Database } from './storage/database.js';
+import { printTable } from './table.js';
 
 function parseGrant(text: string, previous: Permission[] = []): Permission[] {
   const at = text.lastIndexOf(':');
@@ -72,47 +76,78 @@ function parseDate(text: string): Date {
   return date;
 }
 
-/** Runs `work` against the running hub if there is one, else directly against the database. */
-async function withAdmin<T>(work: (admin: AdminApi) => Promise<T>): Promise<T> {
-  const config: HubConfig = loadConfig();
-  const local = config.dataDir ? readLocalAdmin(config.dataDir) : undefined;
-  if (local) {
-    try {
-      return await work(new HttpAdminClient(local));
-    } catch (error) {
-      if (!isHubDown(error)) throw error;
-    }
-  }
-  // Loaded only when needed: `--help` and commands that reach a running hub start faster without them.
-  const [
-    { openMigratedDatabase },
-    { AdminService, createAdminParts },
-    { MemoryBus },
-    { RedisBus },
-    { redisTargetOf },
-  ] = await Promise.all([
-    import('./hub.js'),
-    import('./admin/admin-service.js'),
-    import('./bus/memory-bus.js'),
-    import('./bus/redis-bus.js'),
-    import('./cluster/redis-client.js'),
-  ]);
-  const logger = pino({ level: 'warn' });
-  const database = await openMigratedDatabase(config, logger);
+/**
+ * Opens the configured database for `work`. The embedded one is opened only under the data directory's
+ * lock, so a command never works behind a running hub's back (nor a hub starts behind the command's).
+ */
+async function withDatabase<T>(
+  config: HubConfig,
+  what: string,
+  logger: Logger,
+  work: (database: Database) => Promise<T>,
+): Promise<T> {
+  const embedded = config.databaseUrl === undefined && config.dataDir !== undefined;
+  const lock = embedded ? DataDirLock.acquire(config.dataDir!, what) : undefined;
   try {
-    // With Redis, hubs running elsewhere hear the change and close the connections it affects.
-    const redis = redisTargetOf(config);
-    const bus = redis
-      ? await RedisBus.connect({ target: redis, prefix: config.redisPrefix, logger })
-      : new MemoryBus();
+    // Loaded only when needed: `--help` and commands that reach a running hub start faster without it.
+    const { openMigratedDatabase } = await import('./hub.js');
+    const database = await openMigratedDatabase(config, logger);
     try {
-      const parts = createAdminParts(database, bus, { scryptLog2N: config.passwordScryptLog2N });
-      return await work(new AdminService(parts, { name: `cli:${userInfo().username}` }));
+      return await work(database);
     } finally {
-      await bus.close();
+      await database.close();
     }
   } finally {
-    await database.close();
+    lock?.release();
+  }
+}
+
+/** Runs `work` against the running hub if there is one, else directly against the database. */
+async function withAdmin<T>(what: string, work: (admin: AdminApi) => Promise<T>): Promise<T> {
+  const config: HubConfig = loadConfig();
+  for (let attempt = 1; ; attempt++) {
+    const local = config.dataDir ? readLocalAdmin(config.dataDir) : undefined;
+    if (local) {
+      try {
+        return await work(new HttpAdminClient(local));
+      } catch (error) {
+        if (!isHubDown(error)) throw error;
+      }
+    }
+    const logger = pino({ level: 'warn' });
+    try {
+      return await withDatabase(config, what, logger, async (database) => {
+        const [{ AdminService, createAdminParts }, { MemoryBus }, { RedisBus }, { redisTargetOf }] =
+          await Promise.all([
+            import('./admin/admin-service.js'),
+            import('./bus/memory-bus.js'),
+            import('./bus/redis-bus.js'),
+            import('./cluster/redis-client.js'),
+          ]);
+        // With Redis, hubs running elsewhere hear the change and close the connections it affects.
+        const redis = redisTargetOf(config);
+        const bus = redis
+          ? await RedisBus.connect({ target: redis, prefix: config.redisPrefix, logger })
+          : new MemoryBus();
+        try {
+          const parts = createAdminParts(database, bus, { scryptLog2N: config.passwordScryptLog2N });
+          return await work(new AdminService(parts, { name: `cli:${userInfo().username}` }));
+        } finally {
+          await bus.close();
+        }
+      });
+    } catch (error) {
+      if (!(error instanceof DataDirLockedError)) throw error;
+      // A hub that was starting has its admin endpoint up a moment later: ask it once more.
+      if (attempt < 3 && error.holder.what === HUB_HOLDER) {
+        await new Promise((r) => setTimeout(r, 500 * attempt));
+        continue;
+      }
+      throw new Error(
+        `${error.message}. Management commands reach a running hub through ${join(error.dataDir, 'hub-admin.json')}, ` +
+          'which is missing or did not answer; try again once it has started',
+      );
+    }
   }
 }
 
@@ -124,6 +159,13 @@ function printIssued(issued: { id: string; token: string }, json: boolean, what:
   process.stdout.write(
     `${what} ${issued.id} created. Its token is shown this once; store it now:\n${issued.token}\n`,
   );
+}
+
+function tokenState(token: { revokedAt: string | null; expiresAt: string | null }): string {
+  if (token.revokedAt) return `revoked ${token.revokedAt}`;
+  if (token.expiresAt)
+    return `${Date.parse(token.expiresAt) <= Date.now() ? 'expired' : 'expires'} ${token.expiresAt}`;
+  return 'active';
 }
 
 export function buildCli(): Command {
@@ -164,9 +206,7 @@ export function buildCli(): Command {
     .action(async () => {
       const config = loadConfig();
       const logger = createLogger(config.logLevel);
-      const { openMigratedDatabase } = await import('./hub.js');
-      const database = await openMigratedDatabase(config, logger);
-      await database.close();
+      await withDatabase(config, 'edgewire-hub migrate', logger, async () => {});
       logger.info('database is up to date');
     });
 
@@ -177,15 +217,29 @@ export function buildCli(): Command {
     .argument('<id>', 'device id: letters, digits, ".", "_" or "-"')
     .option('--json', 'print {"id","token"} as JSON')
     .action(async (id: string, options: { json?: boolean }) => {
-      const issued = await withAdmin((admin) => admin.addDevice(id));
+      const issued = await withAdmin('edgewire-hub device add', (admin) => admin.addDevice(id));
       printIssued(issued, options.json === true, 'Device');
+    });
+  device
+    .command('ls')
+    .description('list devices (never a token)')
+    .option('--json', 'print a JSON array')
+    .action(async (options: { json?: boolean }) => {
+      const devices = await withAdmin('edgewire-hub device ls', (admin) => admin.listDevices());
+      printTable(devices, options.json === true, [
+        ['ID', (d) => d.id],
+        ['NAME', (d) => d.name ?? '-'],
+        ['ONLINE', (d) => (d.online ? 'yes' : 'no')],
+        ['CREATED', (d) => d.createdAt],
+        ['LAST SEEN', (d) => d.lastSeen ?? 'never'],
+      ]);
     });
   device
     .command('rm')
     .description('delete a device; its live connection closes with 4003')
     .argument('<id>', 'device id')
     .action(async (id: string) => {
-      await withAdmin((admin) => admin.removeDevice(id));
+      await withAdmin('edgewire-hub device rm', (admin) => admin.removeDevice(id));
       process.stdout.write(`Device ${id} deleted.\n`);
     });
 
@@ -199,7 +253,7 @@ export function buildCli(): Command {
     .option('--json', 'print {"id","token"} as JSON')
     .action(
       async (options: { allow: Permission[]; maxConnections?: number; expires?: Date; json?: boolean }) => {
-        const issued = await withAdmin((admin) =>
+        const issued = await withAdmin('edgewire-hub token add', (admin) =>
           admin.addToken({
             permissions: options.allow,
             maxConnections: options.maxConnections,
@@ -210,11 +264,26 @@ export function buildCli(): Command {
       },
     );
   token
+    .command('ls')
+    .description('list client tokens, revoked included (never a secret)')
+    .option('--json', 'print a JSON array')
+    .action(async (options: { json?: boolean }) => {
+      const tokens = await withAdmin('edgewire-hub token ls', (admin) => admin.listTokens());
+      printTable(tokens, options.json === true, [
+        ['ID', (t) => t.id],
+        ['NAME', (t) => t.name ?? '-'],
+        ['PERMISSIONS', (t) => t.permissions.map((p) => `${p.filter}:${p.access}`).join(' ') || '-'],
+        ['MAX CONN', (t) => (t.maxConnections === null ? '-' : String(t.maxConnections))],
+        ['STATE', (t) => tokenState(t)],
+        ['LAST USED', (t) => t.lastUsedAt ?? 'never'],
+      ]);
+    });
+  token
     .command('revoke')
     .description('revoke a token; its live connections close with 4003')
     .argument('<id>', 'token id (tok_...)')
     .action(async (id: string) => {
-      await withAdmin((admin) => admin.revokeToken(id));
+      await withAdmin('edgewire-hub token revoke', (admin) => admin.revokeToken(id));
       process.stdout.write(`Token ${id} revoked.\n`);
     });
 
@@ -229,7 +298,7 @@ export function buildCli(): Command {
     .option('--password-file <file>', 'read the password from the first line of a file (- for stdin)')
     .action(async (name: string, options: { role: Role; passwordFile?: string }) => {
       const password = await newPassword(options.passwordFile);
-      await withAdmin((admin) => admin.addUser(name, options.role, password));
+      await withAdmin('edgewire-hub user add', (admin) => admin.addUser(name, options.role, password));
       process.stdout.write(`Operator ${name} (${options.role}) created.\n`);
     });
   user
@@ -239,7 +308,7 @@ export function buildCli(): Command {
     .option('--password-file <file>', 'read the password from the first line of a file (- for stdin)')
     .action(async (name: string, options: { passwordFile?: string }) => {
       const password = await newPassword(options.passwordFile);
-      await withAdmin((admin) => admin.editUser(name, { password }));
+      await withAdmin('edgewire-hub user passwd', (admin) => admin.editUser(name, { password }));
       process.stdout.write(`Password of ${name} changed; their sessions have ended.\n`);
     });
   user
@@ -248,7 +317,7 @@ export function buildCli(): Command {
     .argument('<name>', 'user name', parseUserName)
     .argument('<role>', 'admin or viewer', parseRole)
     .action(async (name: string, role: Role) => {
-      await withAdmin((admin) => admin.editUser(name, { role }));
+      await withAdmin('edgewire-hub user role', (admin) => admin.editUser(name, { role }));
       process.stdout.write(`${name} is now ${role}; their sessions have ended.\n`);
     });
   user
@@ -256,7 +325,7 @@ export function buildCli(): Command {
     .description('remove an operator; their sessions end and their WebSockets close with 4003')
     .argument('<name>', 'user name', parseUserName)
     .action(async (name: string) => {
-      await withAdmin((admin) => admin.removeUser(name));
+      await withAdmin('edgewire-hub user rm', (admin) => admin.removeUser(name));
       process.stdout.write(`Operator ${name} removed.\n`);
     });
   user
@@ -265,7 +334,7 @@ export function buildCli(): Command {
     .description('list operators')
     .option('--json', 'print a JSON array')
     .action(async (options: { json?: boolean }) => {
-      const users = await withAdmin((admin) => admin.listUsers());
+      const users = await withAdmin('edgewire-hub user ls', (admin) => admin.listUsers());
       if (options.json) process.stdout.write(`${JSON.stringify(users)}\n`);
       else for (const u of users) process.stdout.write(`${u.name}\t${u.role}\tsince ${u.createdAt}\n`);
     });
@@ -279,7 +348,7 @@ export function buildCli(): Command {
     .argument('<name>', 'what it is for, e.g. "ci-deploy"')
     .option('--json', 'print {"id","token"} as JSON')
     .action(async (name: string, options: { json?: boolean }) => {
-      const issued = await withAdmin((admin) => admin.addApiToken(name));
+      const issued = await withAdmin('edgewire-hub apitoken add', (admin) => admin.addApiToken(name));
       printIssued(issued, options.json === true, 'Admin API token');
     });
   apiToken
@@ -288,7 +357,7 @@ export function buildCli(): Command {
     .description('list admin API tokens (never the secret)')
     .option('--json', 'print a JSON array')
     .action(async (options: { json?: boolean }) => {
-      const tokens = await withAdmin((admin) => admin.listApiTokens());
+      const tokens = await withAdmin('edgewire-hub apitoken ls', (admin) => admin.listApiTokens());
       if (options.json) process.stdout.write(`${JSON.stringify(tokens)}\n`);
       else
         for (const t of tokens) {
@@ -301,7 +370,7 @@ export function buildCli(): Command {
     .description('revoke an admin API token')
     .argument('<id>', 'token id (apt_...)')
     .action(async (id: string) => {
-      await withAdmin((admin) => admin.revokeApiToken(id));
+      await withAdmin('edgewire-hub apitoken revoke', (admin) => admin.revokeApiToken(id));
       process.stdout.write(`Admin API token ${id} revoked.\n`);
     });
   return program;

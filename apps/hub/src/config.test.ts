@@ -40,6 +40,27 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^${name}: `));
   });
 
+  it('reads trusted proxies as addresses and CIDRs, refusing anything else', () => {
+    expect(
+      loadConfig({ EDGEWIRE_TRUST_PROXY: '127.0.0.1, 10.0.0.0/8,::1,fd00::/8,loopback' }).trustProxy,
+    ).toEqual(['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8', 'loopback']);
+    expect(loadConfig({ EDGEWIRE_TRUST_PROXY: 'false' }).trustProxy).toBe(false);
+    expect(() => loadConfig({ EDGEWIRE_TRUST_PROXY: 'true' })).toThrow(
+      /^EDGEWIRE_TRUST_PROXY: .*believe X-Forwarded-For from anyone/,
+    );
+    expect(() => loadConfig({ EDGEWIRE_TRUST_PROXY: '10.0.0.0/33' })).toThrow(
+      /^EDGEWIRE_TRUST_PROXY: .*10\.0\.0\.0\/33/,
+    );
+    expect(() => loadConfig({ EDGEWIRE_TRUST_PROXY: 'proxy.local' })).toThrow(/^EDGEWIRE_TRUST_PROXY: /);
+  });
+
+  it('protects the hub with a global handshake rate and a generous per-address one', () => {
+    const config = loadConfig({});
+    expect(config.handshakeRate).toBe(1000);
+    expect(config.handshakeRatePerAddress).toBe(500);
+    expect(loadConfig({ EDGEWIRE_HANDSHAKE_RATE_PER_ADDRESS: '20' }).handshakeRatePerAddress).toBe(20);
+  });
+
   it('never echoes a bad value, which may hold a password', () => {
     expect(() => loadConfig({ DATABASE_URL: 'postgres//app:hunter2@db' })).toThrow(
       /^DATABASE_URL: (?!.*hunter2)/,

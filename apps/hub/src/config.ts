@@ -3,6 +3,7 @@
  * environment and validated, so a bad value stops the hub with a message naming the variable instead
  * of surfacing later as odd behaviour.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -31,6 +32,43 @@ const originList = z
       }
     }
     return origins;
+  });
+
+/** proxy-addr's (Fastify's) names for address ranges, accepted besides addresses and CIDRs. */
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function isAddressOrCidr(entry: string): boolean {
+  if (PROXY_RANGE_NAMES.has(entry)) return true;
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  const bits = Number(prefix);
+  return /^\d{1,3}$/.test(prefix) && bits <= (family === 4 ? 32 : 128);
+}
+
+/** `false`, or the addresses/CIDRs of the proxies whose X-Forwarded-For is believed. */
+const trustedProxies = z
+  .string()
+  .optional()
+  .transform((text, ctx): false | string[] => {
+    if (text === undefined || text === 'false' || text === '0') return false;
+    const entries = text
+      .split(',')
+      .map((e) => e.trim())
+      .filter((e) => e.length > 0);
+    const bad = entries.find((e) => !isAddressOrCidr(e));
+    if (entries.length === 0 || bad !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          text === 'true' || text === '1'
+            ? "list the proxies' addresses or CIDRs (e.g. 127.0.0.1,10.0.0.0/8): true would believe X-Forwarded-For from anyone"
+            : `expected comma-separated addresses or CIDRs (e.g. 127.0.0.1,10.0.0.0/8), got ${JSON.stringify(bad ?? text)}`,
+      });
+      return z.NEVER;
+    }
+    return entries;
   });
 
 /** Each key, the environment variable it comes from, and its schema (with the default). */
@@ -94,8 +132,18 @@ const settings = {
   maxQueuedBytes: { env: 'EDGEWIRE_MAX_QUEUED_BYTES', schema: positiveInt.default(4 * 1024 * 1024) },
   /** How long a socket may stay over `maxQueuedBytes` before it is closed with 4008. */
   slowConsumerGraceMs: { env: 'EDGEWIRE_SLOW_CONSUMER_GRACE_MS', schema: nonNegativeInt.default(5000) },
-  /** WebSocket handshakes per second accepted from one address (burst: 5 s worth). */
-  handshakeRatePerAddress: { env: 'EDGEWIRE_HANDSHAKE_RATE', schema: positiveInt.default(50) },
+  /**
+   * Handshakes whose token check may be under way at once; more are told to retry in a second (429), so a
+   * slow database sheds load at once instead of queueing handshakes until their clients give up.
+   */
+  handshakesPending: { env: 'EDGEWIRE_HANDSHAKES_PENDING', schema: positiveInt.default(100) },
+  /** WebSocket handshakes per second the hub starts from all addresses together (burst: 2 s worth). */
+  handshakeRate: { env: 'EDGEWIRE_HANDSHAKE_RATE', schema: positiveInt.default(1000) },
+  /**
+   * Handshakes per second from one address (burst: 2 s worth). Generous: behind a NAT or a load balancer
+   * a whole fleet shares one address, and after a hub restart all of it reconnects at once.
+   */
+  handshakeRatePerAddress: { env: 'EDGEWIRE_HANDSHAKE_RATE_PER_ADDRESS', schema: positiveInt.default(500) },
   /** Connections of one device within a minute before it is told to back off (flapping). */
   deviceConnectsPerMinute: { env: 'EDGEWIRE_DEVICE_CONNECTS_PER_MINUTE', schema: positiveInt.default(15) },
   /** How long a looked-up token is trusted without asking the database again; revocation clears it. */
@@ -115,10 +163,11 @@ const settings = {
   /** permessage-deflate costs CPU and memory per socket; off unless asked for. */
   perMessageDeflate: { env: 'EDGEWIRE_PERMESSAGE_DEFLATE', schema: booleanText },
   /**
-   * Behind the TLS reverse proxy every client has the proxy's address; trusting its X-Forwarded-For
-   * restores per-client handshake limits. Only enable it when the hub is reachable through the proxy alone.
+   * Behind a reverse proxy every client has the proxy's address. Listing the proxies (addresses or CIDRs)
+   * makes the hub take the client's address from X-Forwarded-For, believed only when the connection
+   * comes from one of them; `false` (none) by default.
    */
-  trustProxy: { env: 'EDGEWIRE_TRUST_PROXY', schema: booleanText },
+  trustProxy: { env: 'EDGEWIRE_TRUST_PROXY', schema: trustedProxies },
   /** Origins besides the hub's own whose pages may use the operator cookie (comma-separated). */
   allowedOrigins: { env: 'EDGEWIRE_ALLOWED_ORIGINS', schema: originList },
   /** The hub sits behind TLS (a proxy) even if no `X-Forwarded-Proto` says so: cookies get `Secure`. */

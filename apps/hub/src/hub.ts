@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { AdminService, createAdminParts } from './admin/admin-service.js';
+import { DataDirLock, HUB_HOLDER } from './admin/data-dir-lock.js';
 import { removeLocalAdmin, writeLocalAdmin } from './admin/local-admin.js';
 import { CallerResolver } from './api/callers.js';
 import { operatorRoutes } from './api/operator-routes.js';
@@ -26,7 +27,7 @@ import { Recoveries } from './bus/recovery.js';
 import { RedisBus } from './bus/redis-bus.js';
 import { MemorySlots } from './cluster/connection-slots.js';
 import { InstanceLease } from './cluster/instance-lease.js';
-import { createRedis, redisTargetOf } from './cluster/redis-client.js';
+import { connectRedis, createRedis, redisTargetOf } from './cluster/redis-client.js';
 import { RedisSlots } from './cluster/redis-slots.js';
 import { ConfigError, type HubConfig, loadConfig } from './config.js';
 import { ConnectionManager } from './connections/connection-manager.js';
@@ -74,6 +75,8 @@ export interface RunningHub {
   close(): Promise<void>;
 }
 
+/** What a hub calls itself in its data directory's lock (a refused second hub names it). */
+
 /** Opens the configured database and applies pending migrations. */
 export async function openMigratedDatabase(config: HubConfig, logger: Logger): Promise<Database> {
   // PGlite gets a directory of its own, so the hub's other files (admin endpoint) never mix with its data.
@@ -109,9 +112,12 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
   const config = loadConfig(env ?? process.env, overrides);
   const logger = createLogger(config.logLevel, logDestination);
   const tls = readTls(config);
-  const database = await openMigratedDatabase(config, logger);
-  const cleanups: Array<() => Promise<void>> = [() => database.close()];
+  // Before anything opens the directory: a second hub on it is refused here, naming the first.
+  const lock = config.dataDir === undefined ? undefined : DataDirLock.acquire(config.dataDir, HUB_HOLDER);
+  const cleanups: Array<() => Promise<void>> = [async () => lock?.release()];
   try {
+    const database = await openMigratedDatabase(config, logger);
+    cleanups.unshift(() => database.close());
     const redis = redisTargetOf(config);
     const history = { size: config.historySize, ttlMs: config.historyTtlSec * 1000 };
     const bus = redis
@@ -160,7 +166,7 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
     );
     const clusterState = redis ? createRedis(redis, logger, 'cluster state', 'commands') : undefined;
     if (clusterState) {
-      await clusterState.connect();
+      await connectRedis(clusterState, 'cluster state');
       cleanups.unshift(() => clusterState.quit().then(() => {}));
     }
     const lease = clusterState
@@ -249,6 +255,7 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
+    lock?.announce(url);
     if (config.dataDir) writeLocalAdmin(config.dataDir, { url, secret: adminSecret, pid: process.pid });
     logger.info({ url, storage: database.driver }, 'hub listening');
 

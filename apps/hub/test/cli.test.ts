@@ -2,9 +2,10 @@
  * `edgewire-hub` as users run it: the real bin in a child process, against a temp data directory
  * (embedded PGlite) or a fresh PostgreSQL database.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { type ChildProcess, execFile } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -12,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createTestDatabase, type TestDatabase } from './databases.js';
 import { connect, startTestHub, TestClient } from './hub-harness.js';
-import { waitFor } from './wait.js';
+import { type Spawned, spawnNode, tempDirs } from './processes.js';
 
 const BIN = fileURLToPath(new URL('../bin/edgewire-hub.js', import.meta.url));
 const run = promisify(execFile);
@@ -23,23 +24,55 @@ function env(extra: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 async function cli(args: string[], extra: Record<string, string>) {
-  return run(process.execPath, [BIN, ...args], { env: env(extra), timeout: 60_000 });
+  return run(process.execPath, [BIN, ...args], { env: env(extra), timeout: 180_000 });
 }
 
-const dirs: string[] = [];
-const children: ChildProcess[] = [];
+const dirs = tempDirs('edgewire-cli-');
+const children: Spawned[] = [];
 let testDb: TestDatabase | undefined;
 afterEach(async () => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  for (const spawned of children.splice(0)) spawned.kill();
+  dirs.cleanup();
   await testDb?.drop();
   testDb = undefined;
 });
 
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'edgewire-cli-'));
-  dirs.push(dir);
-  return dir;
+const tempDir = dirs.make;
+
+async function waitFor<T>(probe: () => T | undefined, ms = 150_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+interface ServingHub {
+  child: ChildProcess;
+  /** The hub's admin record, once it listens. */
+  listening(): Promise<{ url: string; pid: number }>;
+  exited: Promise<number | null>;
+  output(): string;
+}
+
+/** `edgewire-hub serve` on `dir`, on a random port. */
+function serve(dir: string, extra: Record<string, string> = {}): ServingHub {
+  const spawned = spawnNode([BIN, 'serve'], {
+    env: env({ EDGEWIRE_DATA_DIR: dir, EDGEWIRE_PORT: '0', ...extra }),
+  });
+  children.push(spawned);
+  const adminFile = join(dir, 'hub-admin.json');
+  const lastPid = existsSync(adminFile) ? JSON.parse(readFileSync(adminFile, 'utf8')).pid : undefined;
+  const listening = () =>
+    waitFor(() => {
+      if (!existsSync(adminFile)) return undefined;
+      const record = JSON.parse(readFileSync(adminFile, 'utf8')) as { url: string; pid: number };
+      // Written by the hub process itself, which the bin starts as its child.
+      return record.pid !== lastPid ? record : undefined;
+    });
+  return { child: spawned.child, listening, exited: spawned.exited, output: spawned.output };
 }
 
 async function open(url: string, token: string): Promise<TestClient> {
@@ -55,6 +88,8 @@ it('prints help for every command', async () => {
     ['migrate'],
     ['device', 'add'],
     ['device', 'rm'],
+    ['device', 'ls'],
+    ['token', 'ls'],
     ['token', 'add'],
     ['token', 'revoke'],
     ['user', 'add'],
@@ -70,7 +105,7 @@ it('prints help for every command', async () => {
   outputs.forEach(({ stdout }, i) => {
     expect(stdout).toMatch(new RegExp(`^Usage: edgewire-hub ${[[], ...commands][i]!.join(' ')}`));
   });
-}, 60_000);
+}, 300_000);
 
 it('refuses a bad setting with a message naming it', async () => {
   const failed = await cli(['migrate'], {
@@ -101,26 +136,14 @@ describe('embedded (PGlite)', () => {
       `Token ${id} revoked`,
     );
     expect((await cli(['device', 'rm', 'pi-1'], { EDGEWIRE_DATA_DIR: dir })).stdout).toContain('deleted');
-  }, 90_000);
+  }, 300_000);
 
   it('serves; management commands go through the running hub; SIGTERM closes sockets with 1001 and exits 0', async () => {
     const dir = tempDir();
-    const child = spawn(process.execPath, [BIN, 'serve'], {
-      env: env({ EDGEWIRE_DATA_DIR: dir, EDGEWIRE_PORT: '0' }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(child);
-    let output = '';
-    child.stdout!.on('data', (chunk) => {
-      output += chunk;
-    });
-    child.stderr!.on('data', (chunk) => {
-      output += chunk;
-    });
+    const hub = serve(dir);
     const adminFile = join(dir, 'hub-admin.json');
-    await waitFor('the admin endpoint file', () => existsSync(adminFile), 30_000);
+    const { url } = await hub.listening();
     expect(statSync(adminFile).mode & 0o777).toBe(0o600);
-    const { url } = JSON.parse(readFileSync(adminFile, 'utf8')) as { url: string };
     const wsBase = url.replace(/^http/, 'ws');
 
     const device = JSON.parse(
@@ -154,18 +177,156 @@ describe('embedded (PGlite)', () => {
       (await fetch(`${url}/api/users`, { headers: { authorization: `Bearer ${apiToken.token}` } })).status,
     ).toBe(401);
 
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    child.kill('SIGTERM');
+    hub.child.kill('SIGTERM');
     expect((await deviceSocket.closed).code).toBe(1001);
-    expect(await exited).toBe(0);
+    expect(await hub.exited).toBe(0);
     expect(existsSync(adminFile)).toBe(false);
-    expect(output).toContain('hub stopped');
-    expect(output).not.toContain(device.token);
-    expect(output).not.toContain(client.token);
-    expect(output).not.toContain(apiToken.token);
-    expect(output).not.toContain('correct horse');
-  }, 180_000);
+    expect(hub.output()).toContain('hub stopped');
+    expect(hub.output()).not.toContain(device.token);
+    expect(hub.output()).not.toContain(client.token);
+    expect(hub.output()).not.toContain(apiToken.token);
+    expect(hub.output()).not.toContain('correct horse');
+  }, 300_000);
 });
+
+describe('one owner per data directory', () => {
+  it('refuses a second hub on the same data directory, naming the first; the first keeps working', async () => {
+    const dir = tempDir();
+    const first = serve(dir);
+    const { url, pid } = await first.listening();
+    const adminFile = join(dir, 'hub-admin.json');
+    const before = readFileSync(adminFile, 'utf8');
+
+    const second = serve(dir);
+    expect(await second.exited).toBe(1);
+    expect(second.output()).toContain(`in use by a hub (pid ${pid}, ${url}`);
+    // The refused hub touched nothing: the first one's admin record is intact and still answers.
+    expect(readFileSync(adminFile, 'utf8')).toBe(before);
+    const device = JSON.parse(
+      (await cli(['device', 'add', 'pi-2', '--json'], { EDGEWIRE_DATA_DIR: dir })).stdout,
+    );
+    const socket = await open(`${url.replace(/^http/, 'ws')}/ws/device/pi-2`, device.token);
+    socket.socket.close();
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+  }, 300_000);
+
+  it('takes over the directory of a hub killed with SIGKILL, keeping what it stored', async () => {
+    const dir = tempDir();
+    const first = serve(dir);
+    await first.listening();
+    const device = JSON.parse(
+      (await cli(['device', 'add', 'pi-3', '--json'], { EDGEWIRE_DATA_DIR: dir })).stdout,
+    );
+    first.child.kill('SIGKILL');
+    await first.exited;
+    expect(existsSync(join(dir, 'hub.lock'))).toBe(true);
+
+    const second = serve(dir);
+    const { url } = await second.listening();
+    const socket = await open(`${url.replace(/^http/, 'ws')}/ws/device/pi-3`, device.token);
+    socket.socket.close();
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    expect(existsSync(join(dir, 'hub.lock'))).toBe(false);
+  }, 300_000);
+
+  it('a management command never opens the database behind a running hub it cannot reach', async () => {
+    const dir = tempDir();
+    const hub = serve(dir);
+    const { url, pid } = await hub.listening();
+    // As if the admin record were lost: the command must refuse, not open the embedded database itself.
+    rmSync(join(dir, 'hub-admin.json'));
+    const refused = await cli(['device', 'add', 'pi-4'], { EDGEWIRE_DATA_DIR: dir }).catch((e) => e);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`in use by a hub (pid ${pid}, ${url}`);
+    expect(refused.stderr).toContain('hub-admin.json');
+    hub.child.kill('SIGTERM');
+    expect(await hub.exited).toBe(0);
+    // Nothing was written behind the hub's back.
+    const { stdout } = await cli(['device', 'ls', '--json'], { EDGEWIRE_DATA_DIR: dir });
+    expect(JSON.parse(stdout)).toEqual([]);
+  }, 300_000);
+});
+
+describe('listing devices and tokens', () => {
+  it('device ls and token ls, with and without a running hub, never print a secret', async () => {
+    const dir = tempDir();
+    const at = { EDGEWIRE_DATA_DIR: dir };
+    const device = JSON.parse((await cli(['device', 'add', 'pi-5', '--json'], at)).stdout);
+    const client = JSON.parse(
+      (
+        await cli(
+          ['token', 'add', '--allow', 'devices/+/telemetry/#:read', '--max-connections', '2', '--json'],
+          at,
+        )
+      ).stdout,
+    );
+    const listBoth = async () => ({
+      devices: await cli(['device', 'ls', '--json'], at),
+      tokens: await cli(['token', 'ls', '--json'], at),
+      table: await cli(['token', 'ls'], at),
+    });
+    const offline = await listBoth();
+    const hub = serve(dir);
+    await hub.listening();
+    const online = await listBoth();
+    hub.child.kill('SIGTERM');
+    await hub.exited;
+
+    for (const { devices, tokens, table } of [offline, online]) {
+      expect(JSON.parse(devices.stdout)).toEqual([
+        expect.objectContaining({ id: 'pi-5', online: false, lastSeen: null, createdAt: expect.any(String) }),
+      ]);
+      const listed = JSON.parse(tokens.stdout) as Array<Record<string, unknown>>;
+      expect(listed).toEqual([
+        expect.objectContaining({
+          id: client.id,
+          permissions: [{ filter: 'devices/+/telemetry/#', access: 'read' }],
+          maxConnections: 2,
+          revokedAt: null,
+        }),
+      ]);
+      expect(table.stdout).toMatch(
+        new RegExp(
+          `^ID +NAME +PERMISSIONS.*\\n${client.id} +- +devices/\\+/telemetry/#:read +2 +active +never\\n$`,
+          's',
+        ),
+      );
+      for (const output of [devices.stdout, tokens.stdout, table.stdout]) {
+        expect(output).not.toContain(device.token);
+        expect(output).not.toContain(client.token);
+        expect(output).not.toMatch(/ewt_|[0-9a-f]{64}/);
+      }
+    }
+    // A revoked token stays listed, as revoked: its id is what an operator looks up.
+    await cli(['token', 'revoke', client.id], at);
+    const after = JSON.parse((await cli(['token', 'ls', '--json'], at)).stdout) as Array<{
+      revokedAt: string | null;
+    }>;
+    expect(after[0]!.revokedAt).toMatch(/^\d{4}-/);
+  }, 300_000);
+});
+
+it('says which Redis it could not reach, and how to fix it, without the password', async () => {
+  const closed = await new Promise<number>((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+  const failed = await cli(['serve'], {
+    EDGEWIRE_DATA_DIR: tempDir(),
+    EDGEWIRE_PORT: '0',
+    REDIS_URL: `redis://edge:hunter2secret@127.0.0.1:${closed}/0`,
+  }).catch((e) => e);
+  expect(failed.code).toBe(1);
+  expect(failed.stderr).toContain(`cannot reach Redis at 127.0.0.1:${closed} (REDIS_URL)`);
+  expect(failed.stderr).toContain('ECONNREFUSED');
+  expect(failed.stderr).toContain('unset REDIS_URL');
+  expect(failed.stderr).not.toContain('Connection is closed');
+  expect(`${failed.stdout}${failed.stderr}`).not.toContain('hunter2secret');
+}, 300_000);
 
 describe('PostgreSQL', () => {
   it('revokes through Redis: a hub running elsewhere closes the connection (4003)', async () => {
@@ -187,7 +348,7 @@ describe('PostgreSQL', () => {
     } finally {
       await hub.close();
     }
-  }, 60_000);
+  }, 300_000);
 
   it('revokes without Redis too: the database itself tells the running hub (4003)', async () => {
     testDb = await createTestDatabase('postgres');
@@ -239,5 +400,5 @@ describe('PostgreSQL', () => {
     } finally {
       await database.close();
     }
-  }, 60_000);
+  }, 300_000);
 });

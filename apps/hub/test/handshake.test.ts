@@ -137,21 +137,47 @@ describe('429', () => {
   it('limits handshakes per address', async () => {
     await hub.close();
     hub = await startTestHub({ handshakeRatePerAddress: 2 });
-    // A burst of 5 s worth (10) goes through, then the address must wait.
+    // A burst of 2 s worth (4) goes through, then the address must wait.
     const answers = [];
-    for (let i = 0; i < 14; i++) answers.push((await refusal(hub, '/ws')).status);
-    expect(answers.slice(0, 10).every((s) => s === 401)).toBe(true);
-    expect(answers.slice(10)).toContain(429);
+    for (let i = 0; i < 8; i++) answers.push((await refusal(hub, '/ws')).status);
+    expect(answers.slice(0, 4)).toEqual([401, 401, 401, 401]);
+    expect(answers.slice(4)).toContain(429);
   });
-  it('limits each client address behind a trusted proxy separately', async () => {
+
+  it('limits all addresses together at the hub rate', async () => {
     await hub.close();
-    hub = await startTestHub({ handshakeRatePerAddress: 1, trustProxy: true });
+    hub = await startTestHub({ handshakeRate: 2, trustProxy: ['127.0.0.1'] });
+    const answers = [];
+    for (let i = 0; i < 8; i++) {
+      answers.push((await refusal(hub, '/ws', { headers: { 'x-forwarded-for': `203.0.113.${i}` } })).status);
+    }
+    expect(answers.slice(0, 4)).toEqual([401, 401, 401, 401]);
+    expect(answers.slice(4)).toContain(429);
+  });
+
+  it('limits each client address behind a trusted proxy separately, and logs the client address', async () => {
+    await hub.close();
+    hub = await startTestHub({ handshakeRatePerAddress: 1, trustProxy: ['10.9.9.9', '127.0.0.0/8'] });
     const from = (address: string) => refusal(hub, '/ws', { headers: { 'x-forwarded-for': address } });
     const first = [];
-    for (let i = 0; i < 7; i++) first.push((await from('10.0.0.1')).status);
-    expect(first.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
-    expect(first.slice(5)).toContain(429);
-    expect((await from('10.0.0.2')).status).toBe(401);
+    for (let i = 0; i < 4; i++) first.push((await from('198.51.100.1')).status);
+    expect(first.slice(0, 2)).toEqual([401, 401]);
+    expect(first.slice(2)).toContain(429);
+    expect((await from('198.51.100.2')).status).toBe(401);
+    expect(hub.logText()).toContain('"address":"198.51.100.1"');
+  });
+
+  it('ignores X-Forwarded-For from a peer that is not a trusted proxy', async () => {
+    await hub.close();
+    hub = await startTestHub({ handshakeRatePerAddress: 1, trustProxy: ['10.9.9.9'] });
+    const answers = [];
+    for (let i = 0; i < 4; i++) {
+      answers.push((await refusal(hub, '/ws', { headers: { 'x-forwarded-for': `198.51.100.${i}` } })).status);
+    }
+    // A client forging a new address each time is still one address: 127.0.0.1.
+    expect(answers.slice(0, 2)).toEqual([401, 401]);
+    expect(answers.slice(2)).toContain(429);
+    expect(hub.logText()).not.toContain('198.51.100.');
   });
 });
 

@@ -26,6 +26,7 @@ export async function startTestHub(options: HubOptions = {}): Promise<TestHub> {
     port: 0,
     dataDir: undefined,
     logLevel: 'debug',
+    handshakeRate: 100_000,
     handshakeRatePerAddress: 100_000,
     deviceConnectsPerMinute: 1000,
     env: {},

@@ -20,7 +20,7 @@ beforeAll(async () => {
   hub = await startTestHub({
     databaseUrl: testDb.url,
     // Each test request names its own client address, so the per-address count stays out of the way.
-    trustProxy: true,
+    trustProxy: ['127.0.0.1'],
     passwordScryptLog2N: 15,
     signInMaxFailures: 4,
     signInLockoutSec: 30,

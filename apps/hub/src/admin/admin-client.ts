@@ -3,7 +3,7 @@
  * secret (see `local-admin.ts`) is its Bearer credential. Errors carry the hub's message, which never
  * includes a credential.
  */
-import type { Permission, Role, UserView } from '@edgewire/protocol';
+import type { ClientTokenView, DeviceView, Permission, Role, UserView } from '@edgewire/protocol';
 import type { IssuedToken } from '../auth/token-store.js';
 import type { ApiTokenRow } from '../operators/api-token-store.js';
 import type { AddTokenOptions, AdminApi } from './admin-service.js';
@@ -49,6 +49,14 @@ export class HttpAdminClient implements AdminApi {
 
   async setTokenPermissions(id: string, permissions: Permission[]): Promise<void> {
     await this.#call('PATCH', path`/api/tokens/${id}`, { permissions });
+  }
+
+  async listDevices(): Promise<DeviceView[]> {
+    return ((await this.#call('GET', '/api/devices')) as { devices: DeviceView[] }).devices;
+  }
+
+  async listTokens(): Promise<ClientTokenView[]> {
+    return ((await this.#call('GET', '/api/tokens')) as { tokens: ClientTokenView[] }).tokens;
   }
 
   async listUsers(): Promise<UserView[]> {

@@ -52,6 +52,8 @@ export interface AdminApi {
   addToken(options: AddTokenOptions): Promise<IssuedToken>;
   revokeToken(id: string): Promise<void>;
   setTokenPermissions(id: string, permissions: Permission[]): Promise<void>;
+  listDevices(): Promise<DeviceView[]>;
+  listTokens(): Promise<ClientTokenView[]>;
   listUsers(): Promise<UserView[]>;
   addUser(name: string, role: Role, password: string): Promise<UserView>;
   editUser(name: string, edit: { role?: Role; password?: string }, expected?: number): Promise<UserView>;

@@ -10,11 +10,12 @@ import { sessionCookie } from '../api/callers.js';
 import type { OriginPolicy } from '../api/origin.js';
 import type { ConnectionSlots } from '../cluster/connection-slots.js';
 import type { ConnectionIdentity } from '../connections/connection.js';
-import { KeyedBuckets, SlidingWindowCounter } from '../connections/rate-limit.js';
+import { SlidingWindowCounter } from '../connections/rate-limit.js';
 import type { OperatorSession } from '../operators/session-store.js';
 import { maySubscribe } from '../permissions/policy.js';
 import { HubStats } from '../stats.js';
 import { authenticate, CredentialError } from './credentials.js';
+import { HandshakeAdmission, type HandshakeRateLimits } from './handshake-admission.js';
 import type { TokenCache } from './token-cache.js';
 
 /** A query parameter with such a name is a credential in the URL, where proxies and logs would keep it. */
@@ -22,8 +23,7 @@ const CREDENTIAL_PARAM = /token|auth|key|secret|pass|bearer|credential|session|j
 /** What a client over its token's `maxConnections` is told to wait. */
 const SLOTS_RETRY_AFTER_SEC = 5;
 
-export interface HandshakeLimits {
-  readonly handshakeRatePerAddress: number;
+export interface HandshakeLimits extends HandshakeRateLimits {
   readonly deviceConnectsPerMinute: number;
 }
 
@@ -56,7 +56,7 @@ const AGENT_VERSION = /\bedgewire-agent\/([0-9A-Za-z.+-]{1,32})/;
 
 export class Handshake {
   readonly #accepted = new WeakMap<FastifyRequest['raw'], AcceptedHandshake>();
-  readonly #addresses: KeyedBuckets;
+  readonly #admission: HandshakeAdmission;
   readonly #deviceConnects: SlidingWindowCounter;
 
   constructor(
@@ -66,7 +66,7 @@ export class Handshake {
     limits: HandshakeLimits,
     private readonly operators?: OperatorHandshake,
   ) {
-    this.#addresses = new KeyedBuckets(limits.handshakeRatePerAddress, limits.handshakeRatePerAddress * 5);
+    this.#admission = new HandshakeAdmission(limits);
     this.#deviceConnects = new SlidingWindowCounter(limits.deviceConnectsPerMinute, 60_000);
   }
 
@@ -111,9 +111,16 @@ export class Handshake {
     if (deviceId !== undefined && !DEVICE_ID_PATTERN.test(deviceId)) {
       throw new CredentialError(400, 'malformed device id');
     }
-    const wait = this.#addresses.take(request.ip);
-    if (wait > 0) throw new CredentialError(429, 'too many handshakes from this address', wait);
+    const admission = this.#admission.admit(request.ip);
+    if (!admission.admitted) throw new CredentialError(429, admission.reason, admission.retryAfterSec);
+    try {
+      return await this.#authorize(request, deviceId);
+    } finally {
+      admission.done();
+    }
+  }
 
+  async #authorize(request: FastifyRequest, deviceId: string | undefined): Promise<AcceptedHandshake> {
     const checkedAt = Date.now();
     const cookie = sessionCookie(request);
     if (this.operators && deviceId === undefined && request.headers.authorization === undefined && cookie) {

@@ -12,7 +12,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { createRedis, isCluster, type RedisClient, type RedisTarget } from '../cluster/redis-client.js';
+import {
+  connectRedis,
+  createRedis,
+  isCluster,
+  type RedisClient,
+  type RedisTarget,
+} from '../cluster/redis-client.js';
 import type {
   Bus,
   BusMessage,
@@ -108,7 +114,16 @@ export class RedisBus implements Bus {
   /** Connects both Redis connections, listens on the control channel and this instance's inbox. */
   static async connect(options: RedisBusOptions): Promise<RedisBus> {
     const bus = new RedisBus(options);
-    await Promise.all([bus.#publisher.connect(), bus.#subscriber.connect()]);
+    const connected = await Promise.allSettled([
+      connectRedis(bus.#publisher, 'bus'),
+      connectRedis(bus.#subscriber, 'bus'),
+    ]);
+    const failed = connected.find((result) => result.status === 'rejected');
+    if (failed) {
+      bus.#publisher.disconnect();
+      bus.#subscriber.disconnect();
+      throw failed.reason;
+    }
     const subscriber = bus.#subscriber;
     subscriber.on('message', (channel: string, text: string) => bus.#receive(channel, text));
     subscriber.on('smessage', (channel: string, text: string) => bus.#receive(channel, text));

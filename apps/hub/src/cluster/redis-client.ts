@@ -63,3 +63,37 @@ export function createRedis(
   redis.on('error', (error: Error) => logger.warn({ err: error.message }, `redis ${part} error`));
   return redis;
 }
+
+export class RedisUnavailableError extends Error {
+  override name = 'RedisUnavailableError';
+}
+
+/**
+ * Connects `redis` at start-up. ioredis only says "Connection is closed." when the first attempt
+ * fails; this says what could not be reached (host and port, never the credentials in REDIS_URL),
+ * why, and what to do about it. A failed client is disconnected so it stops retrying.
+ */
+export async function connectRedis(redis: RedisClient, part: string): Promise<void> {
+  let cause: Error | undefined;
+  const remember = (error: Error) => {
+    cause = error;
+  };
+  redis.on('error', remember);
+  try {
+    await redis.connect();
+  } catch (error) {
+    redis.disconnect();
+    const where = isCluster(redis)
+      ? 'the cluster nodes of REDIS_CLUSTER_NODES'
+      : redis.options.path
+        ? `socket ${redis.options.path} (REDIS_URL)`
+        : `${redis.options.host}:${redis.options.port} (REDIS_URL)`;
+    const why = (cause ?? (error as Error)).message;
+    throw new RedisUnavailableError(
+      `cannot reach Redis at ${where} for the ${part}: ${why}. ` +
+        'Start Redis there, correct REDIS_URL, or unset REDIS_URL to run a single hub with the in-process bus',
+    );
+  } finally {
+    redis.off('error', remember);
+  }
+}

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { BusMessage } from '../bus/bus.js';
-import { createRedis, type RedisClient, type RedisTarget } from '../cluster/redis-client.js';
+import { connectRedis, createRedis, type RedisClient, type RedisTarget } from '../cluster/redis-client.js';
 import { MemoryRetainedStore, type RetainedStore } from './retained-store.js';
 
 export class RedisRetainedStore implements RetainedStore {
@@ -19,7 +19,7 @@ export class RedisRetainedStore implements RetainedStore {
 
   static async connect(target: RedisTarget, prefix: string, logger: Logger): Promise<RedisRetainedStore> {
     const redis = createRedis(target, logger, 'retained store', 'commands');
-    await redis.connect();
+    await connectRedis(redis, 'retained store');
     const store = new RedisRetainedStore(redis, `{${prefix}}:retained`, logger);
     for (const text of Object.values(await redis.hgetall(store.key))) {
       store.#local.set(JSON.parse(text) as BusMessage);

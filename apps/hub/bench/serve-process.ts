@@ -1,0 +1,91 @@
+/**
+ * `edgewire-hub serve` as operators run it, in a child process pinned to the hub's core, on a data
+ * directory that outlives it (so a restart is a real restart: same port, same database, cold token
+ * cache). The CLI can be another checkout's (`cli`), to measure the code before a change the same way.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { HUB_CPU, sleep } from './broker-support.js';
+
+export const DEFAULT_CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+
+export interface ServeProcess {
+  url: string;
+  port: number;
+  /** The local admin endpoint's secret (hub-admin.json), for registering devices in bulk. */
+  secret: string;
+  /** SIGTERM (graceful: sockets close with 1001), resolves once the process has exited. */
+  stop(): Promise<void>;
+}
+
+export async function serve(options: {
+  dataDir: string;
+  port?: number;
+  cli?: string;
+  env?: Record<string, string>;
+}): Promise<ServeProcess> {
+  const cli = options.cli ?? DEFAULT_CLI;
+  const child: ChildProcess = spawn(
+    'taskset',
+    ['-c', String(HUB_CPU), process.execPath, '--conditions=source', '--import', 'tsx', cli, 'serve'],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: {
+        ...process.env,
+        EDGEWIRE_DATA_DIR: options.dataDir,
+        EDGEWIRE_PORT: String(options.port ?? 0),
+        EDGEWIRE_LOG_LEVEL: 'warn',
+        ...options.env,
+      },
+    },
+  );
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const adminFile = join(options.dataDir, 'hub-admin.json');
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`edgewire-hub serve exited with ${child.exitCode}`);
+    if (existsSync(adminFile)) {
+      const admin = JSON.parse(readFileSync(adminFile, 'utf8')) as {
+        url: string;
+        secret: string;
+        pid: number;
+      };
+      // A clean stop removes the file, so one that exists is this hub's.
+      return {
+        url: admin.url,
+        port: Number(new URL(admin.url).port),
+        secret: admin.secret,
+        stop: async () => {
+          child.kill('SIGTERM');
+          await exited;
+        },
+      };
+    }
+    await sleep(50);
+  }
+}
+
+/** A client token that may read everything, issued through the running hub's admin endpoint. */
+export async function addClientToken(hub: ServeProcess): Promise<string> {
+  const response = await adminPost(hub, '/admin/tokens', { permissions: [{ filter: '#', access: 'read' }] });
+  return response.token;
+}
+
+async function adminPost(hub: ServeProcess, path: string, body: unknown): Promise<{ token: string }> {
+  const response = await fetch(`${hub.url}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${hub.secret}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`POST ${path}: HTTP ${response.status}`);
+  return (await response.json()) as { token: string };
+}
+
+/** Registers `count` devices through the running hub's admin endpoint; returns their tokens. */
+export async function addDevices(hub: ServeProcess, count: number, prefix = 'bench-'): Promise<string[]> {
+  const tokens: string[] = [];
+  for (let i = 0; i < count; i++)
+    tokens.push((await adminPost(hub, '/admin/devices', { id: `${prefix}${i}` })).token);
+  return tokens;
+}
