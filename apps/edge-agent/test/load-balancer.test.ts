@@ -60,7 +60,7 @@ beforeAll(async () => {
     databaseUrl: testDb.url,
     redisUrl: TEST_REDIS_URL,
     redisPrefix: prefix,
-    trustProxy: true,
+    trustProxy: ['127.0.0.1'],
     logLevel: 'warn',
     logDestination: { write: () => undefined },
     env: {},
