@@ -25,7 +25,8 @@ const hub = await startHub({
   host: '127.0.0.1',
   port: 0,
   dataDir: undefined,
-  env: {},
+  // EDGEWIRE_* settings given to this process apply (the benchmark sets some per attack).
+  env: process.env,
   logLevel: 'info',
   logDestination: new Writable({
     write(chunk: Buffer, _encoding, done) {

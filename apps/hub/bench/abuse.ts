@@ -7,7 +7,7 @@
  *   rest        concurrent REST history requests with random bearer tokens: req/s, share of 429s,
  *               and the live path's p99 (device telemetry -> subscriber) before and during the flood
  *   invalid     one client sends one-byte frames, reconnecting whenever closed: hub log bytes/s
- *   handshakes  concurrent handshakes from one address past its rate limit: hub log bytes/s
+ *   handshakes  concurrent handshakes from one address past its rate limit (5/s here): hub log bytes/s
  *
  *   node --conditions=source --import tsx bench/abuse.ts [--only subs,rest] [--seconds 5]
  */
@@ -41,7 +41,8 @@ Runs each attack against a fresh hub (defaults for every limit) and prints what 
   rest        --concurrency workers sending history requests with random tokens for --seconds:
               req/s, share of 429s, live-path p99 before and during the flood
   invalid     log bytes/s while one client sends one-byte frames for --seconds (reconnecting)
-  handshakes  log bytes/s while 32 workers handshake as fast as they can for --seconds`);
+  handshakes  log bytes/s while 32 workers handshake as fast as they can for --seconds
+              (EDGEWIRE_HANDSHAKE_RATE=5, so that nearly all are refused with 429)`);
   process.exit(0);
 }
 const only = new Set(args.only.split(',').map((a) => a.trim()));
@@ -53,11 +54,15 @@ const MIB = 2 ** 20;
 
 type AbuseHub = HubProcess<AbuseHubReady> & { usage(gc?: boolean): Promise<AbuseHubUsage> };
 
-async function withHub(run: (hub: AbuseHub) => Promise<void>): Promise<void> {
+async function withHub(
+  run: (hub: AbuseHub) => Promise<void>,
+  env: Record<string, string> = {},
+): Promise<void> {
   const hub = await spawnHubProcess<AbuseHubReady>({
     script: 'abuse-hub.ts',
     cpu: HUB_CPU,
     nodeArgs: ['--expose-gc'],
+    env,
   });
   const abuseHub: AbuseHub = { ...hub, usage: (gc = false) => hub.request('usage', { gc }) };
   try {
@@ -68,6 +73,13 @@ async function withHub(run: (hub: AbuseHub) => Promise<void>): Promise<void> {
 }
 
 const wsUrl = (hub: AbuseHub, path: string) => `${hub.ready.url.replace(/^http/, 'ws')}${path}`;
+
+/** A sample's value from the hub's /metrics (0 when absent), e.g. `edgewire_frames_out_total{type="ack"}`. */
+async function metric(hub: AbuseHub, sample: string): Promise<number> {
+  const text = await (await fetch(`${hub.ready.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+  return line === undefined ? 0 : Number(line.split(' ')[1]);
+}
 
 /** Frames a connection received, by type (errors by code), and how it ended. */
 class FrameTally {
@@ -143,7 +155,8 @@ async function subscriptionFlood(hub: AbuseHub): Promise<void> {
   );
   console.log(
     `subs: hub RSS ${fmt(before.rssBytes / MIB)} -> ${fmt(after.rssBytes / MIB)} MiB after GC ` +
-      `(+${fmt(growth / MIB)} MiB, ${accepted > 0 ? fmt(growth / accepted / 1024, 1) : '-'} KiB per accepted filter)`,
+      `(+${fmt(growth / MIB)} MiB, ${accepted > 0 ? fmt(growth / accepted / 1024, 1) : '-'} KiB per accepted filter); ` +
+      `JS heap +${fmt((after.heapUsedBytes - before.heapUsedBytes) / MIB, 1)} MiB`,
   );
   socket.terminate();
 }
@@ -161,7 +174,13 @@ async function subscriptionChurn(hub: AbuseHub): Promise<void> {
   const sent = await pump(socket, frames());
   await tally.answeredOrClosed(sent, 120_000);
   const seconds = (performance.now() - start) / 1000;
-  console.log(`churn: ${fmt(sent)} sub/unsub frames sent in ${fmt(seconds, 1)} s: ${tally.describe()}`);
+  // Counted by the hub: a client that floods may lose the answers when the hub cuts it off.
+  const acks = await metric(hub, 'edgewire_frames_out_total{type="ack"}');
+  const limited = await metric(hub, 'edgewire_errors_total{code="rate_limited"}');
+  console.log(
+    `churn: ${fmt(sent)} sub/unsub frames sent in ${fmt(seconds, 1)} s: hub acked ${fmt(acks)}, ` +
+      `answered rate_limited ${fmt(limited)}; client saw ${tally.describe()}`,
+  );
   socket.terminate();
 }
 
@@ -339,7 +358,12 @@ const RUNS: Record<Attack, (hub: AbuseHub) => Promise<void>> = {
   handshakes: handshakeFlood,
 };
 
+/** Settings per attack: the handshake flood must outrun the per-address rate to be refused at all. */
+const HUB_ENV: Partial<Record<Attack, Record<string, string>>> = {
+  handshakes: { EDGEWIRE_HANDSHAKE_RATE: '5' },
+};
+
 pinGenerator();
 for (const attack of ATTACKS) {
-  if (only.has(attack)) await withHub(RUNS[attack]);
+  if (only.has(attack)) await withHub(RUNS[attack], HUB_ENV[attack]);
 }

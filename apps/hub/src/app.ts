@@ -20,9 +20,11 @@ import type { HubConfig } from './config.js';
 import type { ConnectionManager } from './connections/connection-manager.js';
 import type { ConnectionRegistry } from './connections/registry.js';
 import { websocketRoutes } from './connections/websocket-routes.js';
+import { apiGuard } from './http/api-guard.js';
 import { healthRoutes } from './http/health-routes.js';
 import { metricsRoutes } from './http/metrics-routes.js';
 import type { TelemetrySink } from './ingest/telemetry-sink.js';
+import type { LogSummary } from './log-summary.js';
 import { HubStats } from './stats.js';
 import type { Database } from './storage/database.js';
 import { historyRoutes } from './telemetry/history-routes.js';
@@ -41,6 +43,8 @@ export interface AppParts {
   admin: AdminApi;
   adminSecret: string;
   authorizeRead(request: FastifyRequest, filter: string): Promise<void>;
+  /** Where refused `/api` requests are logged, summed up per address. */
+  apiRefusalLog: LogSummary;
 }
 
 /** How long shutdown waits for clients to answer the 1001 close before cutting them. */
@@ -56,6 +60,13 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
     trustProxy: config.trustProxy,
     // Device ids may be 128 characters; the default (100) would answer 414 instead of checking them.
     routerOptions: { maxParamLength: 256 },
+    // A handshake (or request) that never completes is answered 408 and closed after this long, instead
+    // of Node's 60 s for headers checked every 30 s; upgraded sockets are no longer subject to it.
+    requestTimeout: config.handshakeTimeoutMs,
+    http: {
+      headersTimeout: config.handshakeTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, Math.ceil(config.handshakeTimeoutMs / 4)),
+    },
   });
 
   // Every TCP connection, upgraded or not: a socket left hanging mid-upgrade must not block shutdown.
@@ -80,6 +91,7 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
       for (const socket of sockets) socket.destroy();
     },
   });
+  await app.register(apiGuard, { limits: config, stats, refusalLog: parts.apiRefusalLog });
   await app.register(healthRoutes, { database: parts.database, sink: parts.sink, bus: parts.bus });
   await app.register(metricsRoutes, { registry: parts.metrics });
   await app.register(adminRoutes, { prefix: '/admin', admin: parts.admin, secret: parts.adminSecret });

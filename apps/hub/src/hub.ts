@@ -28,6 +28,7 @@ import { ConnectionRegistry } from './connections/registry.js';
 import { createMetrics } from './http/metrics.js';
 import { TelemetryIngest } from './ingest/telemetry-ingest.js';
 import type { TelemetrySink } from './ingest/telemetry-sink.js';
+import { LogSummary } from './log-summary.js';
 import { createLogger } from './logger.js';
 import { RedisRetainedStore } from './retained/redis-retained-store.js';
 import { MemoryRetainedStore } from './retained/retained-store.js';
@@ -110,7 +111,26 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
     const store = new TokenStore(database);
     const tokenCache = new TokenCache(store, config.tokenCacheMs);
     const admin = new AdminService(store, bus);
-    const frames = new FrameHandler(registry, broker, new TelemetryIngest(broker, sink, bus), stats, config);
+    // Events a client can repeat at will are logged at a bounded rate (first ones in full, then a summary).
+    const summarised = (message: string, level: 'info' | 'warn', keyName: string) => {
+      const summary = new LogSummary(logger, {
+        message,
+        level,
+        keyName,
+        intervalMs: config.logSummarySec * 1000,
+        burst: config.logSummaryBurst,
+      });
+      cleanups.push(async () => summary.close());
+      return summary;
+    };
+    const frames = new FrameHandler(
+      registry,
+      broker,
+      new TelemetryIngest(broker, sink, bus),
+      stats,
+      config,
+      summarised('invalid frame', 'warn', 'conn'),
+    );
     const connections = new ConnectionManager({
       registry,
       broker,
@@ -129,7 +149,13 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
       ? await RedisSlots.connect(config.redisUrl, config.redisPrefix, logger)
       : new MemorySlots();
     cleanups.unshift(() => slots.close());
-    const handshake = new Handshake(tokenCache, slots, stats, config);
+    const handshake = new Handshake(
+      tokenCache,
+      slots,
+      stats,
+      config,
+      summarised('handshake refused', 'info', 'address'),
+    );
     const adminSecret = randomBytes(32).toString('base64url');
     const app = await buildApp({
       config,
@@ -145,6 +171,7 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
       admin,
       adminSecret,
       authorizeRead: createReadAuthorizer(tokenCache),
+      apiRefusalLog: summarised('api request refused', 'info', 'address'),
     });
     cleanups.unshift(() => app.close());
     await app.listen({ host: config.host, port: config.port });

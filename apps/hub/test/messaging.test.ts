@@ -80,15 +80,6 @@ describe('sub', () => {
     );
   });
 
-  it('keeps $ topics away from filters that start with a wildcard', async () => {
-    const everything = await client([{ filter: '#', access: 'readwrite' }], '#');
-    const system = await client([{ filter: '$SYS/#', access: 'read' }], '$SYS/#');
-    const publisher = await client([{ filter: '$SYS/#', access: 'readwrite' }]);
-    publisher.send({ type: 'pub', topic: '$SYS/load', payload: 0.5 });
-    expect(await system.nextOfType('msg')).toMatchObject({ topic: '$SYS/load' });
-    await everything.nothing((f) => f.type === 'msg' && f.topic === '$SYS/load');
-  });
-
   it('stops delivering after unsub', async () => {
     const sub = await client([{ filter: 'x/#', access: 'readwrite' }], 'x/#');
     sub.send({ type: 'unsub', id: 'u', filters: ['x/#'] });
@@ -118,6 +109,16 @@ describe('pub', () => {
     const admin = await client([{ filter: '#', access: 'readwrite' }]);
     admin.send({ type: 'pub', id: 's', topic: 'devices/dev-x/status', payload: { online: true } });
     expect(await admin.nextOfType('error')).toMatchObject({ code: 'forbidden', ref: 's' });
+  });
+
+  it("refuses $ topics whatever the grant: they are the hub's", async () => {
+    const system = await client([{ filter: '$SYS/#', access: 'read' }], '$SYS/#');
+    const publisher = await client([{ filter: '$SYS/#', access: 'readwrite' }]);
+    publisher.send({ type: 'pub', id: 'd', topic: '$SYS/load', payload: 0.5, retain: true });
+    const error = await publisher.nextOfType('error');
+    expect(error).toMatchObject({ code: 'forbidden', ref: 'd' });
+    expect(error.message).toMatch(/\$SYS\/load is reserved: only the hub publishes it/);
+    await system.nothing((f) => f.type === 'msg');
   });
 });
 

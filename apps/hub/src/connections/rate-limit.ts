@@ -1,4 +1,7 @@
-/** Rate limiting primitives: a token bucket, buckets per key, and a per-key count within a window. */
+/**
+ * Rate limiting primitives: a token bucket, buckets per key, a per-key count within a sliding window,
+ * and a count of strikes within a window.
+ */
 
 export class TokenBucket {
   #tokens: number;
@@ -64,6 +67,11 @@ export class KeyedBuckets {
     return bucket.take(now) ? 0 : Math.max(1, bucket.waitSec(now));
   }
 
+  /** 0 when `key` has a token left (none is taken), else the seconds until it will. */
+  wait(key: string): number {
+    return this.#buckets.get(key)?.waitSec() ?? 0;
+  }
+
   #prune(now: number): void {
     for (const [key, bucket] of this.#buckets) if (bucket.isFull(now)) this.#buckets.delete(key);
   }
@@ -95,5 +103,25 @@ export class SlidingWindowCounter {
   #prune(now: number): void {
     const since = now - this.windowMs;
     for (const [key, times] of this.#events) if (times.every((t) => t <= since)) this.#events.delete(key);
+  }
+}
+
+/**
+ * Strikes (refused or invalid frames) within a window that starts at the first strike after the
+ * previous window ended: a client that errs now and then never reaches a tolerance meant for floods.
+ */
+export class StrikeCount {
+  #count = 0;
+  #windowStart = 0;
+
+  constructor(private readonly windowMs: number) {}
+
+  /** Records a strike; the number of strikes in the current window, this one included. */
+  hit(now = Date.now()): number {
+    if (this.#count === 0 || now - this.#windowStart > this.windowMs) {
+      this.#count = 0;
+      this.#windowStart = now;
+    }
+    return ++this.#count;
   }
 }
