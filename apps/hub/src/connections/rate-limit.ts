@@ -30,6 +30,11 @@ export class TokenBucket {
     return this.#tokens >= 1 ? 0 : Math.ceil((1 - this.#tokens) / this.ratePerSec);
   }
 
+  /** Gives back a token taken for something that turned out not to count. */
+  giveBack(): void {
+    this.#tokens = Math.min(this.burst, this.#tokens + 1);
+  }
+
   /** True when the bucket is back to full, i.e. it remembers nothing worth keeping. */
   isFull(now = performance.now()): boolean {
     this.#refill(now);
@@ -67,9 +72,9 @@ export class KeyedBuckets {
     return bucket.take(now) ? 0 : Math.max(1, bucket.waitSec(now));
   }
 
-  /** 0 when `key` has a token left (none is taken), else the seconds until it will. */
-  wait(key: string): number {
-    return this.#buckets.get(key)?.waitSec() ?? 0;
+  /** Gives back a token `take` took for `key`. */
+  giveBack(key: string): void {
+    this.#buckets.get(key)?.giveBack();
   }
 
   #prune(now: number): void {

@@ -3,7 +3,11 @@
  * sessions): credentials only in one `Authorization` header (400 otherwise); per remote address, a
  * request rate (token bucket, burst 5 s worth) and a budget of failed authentications (401s a
  * minute). Past either, the address gets 429 with `Retry-After` before any token is looked up, so a
- * flood of random tokens costs a bucket check instead of a database query.
+ * flood of random tokens costs a bucket check instead of a database query. A request holds one unit
+ * of the failure budget while it runs (given back unless it ends in 401), so concurrent requests
+ * cannot overdraw it. A 429 is held back a second before it is sent (as nginx's `limit_req` delays
+ * excess requests), so a client that ignores `Retry-After` slows itself down instead of spinning
+ * the hub's event loop with cheap refusals; at most `MAX_HELD` answers are held at a time.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { CredentialError, checkCredentialPlacement } from '../auth/credentials.js';
@@ -25,12 +29,19 @@ export interface ApiGuardOptions {
   refusalLog: LogSummary;
 }
 
+/** How long a 429 is held back before it is sent. */
+const HOLD_THROTTLED_MS = 1000;
+/** Answers held back at once; beyond this they are sent at once (the hold must not cost memory without bound). */
+const MAX_HELD = 1000;
+
 const isApiPath = (url: string): boolean =>
   url === '/api' || url.startsWith('/api/') || url.startsWith('/api?');
 
 const guard: FastifyPluginAsync<ApiGuardOptions> = async (app, { limits, stats, refusalLog }) => {
   const requests = new KeyedBuckets(limits.apiRatePerAddress, limits.apiRatePerAddress * 5);
   const failures = new KeyedBuckets(limits.apiAuthFailuresPerMinute / 60, limits.apiAuthFailuresPerMinute);
+  const holdingFailureBudget = new WeakSet<FastifyRequest>();
+  let held = 0;
 
   const refuse = async (
     request: FastifyRequest,
@@ -46,6 +57,11 @@ const guard: FastifyPluginAsync<ApiGuardOptions> = async (app, { limits, stats, 
       path: request.url.split('?')[0],
     });
     if (error.retryAfterSec !== undefined) reply.header('retry-after', String(error.retryAfterSec));
+    if (error.statusCode === 429 && held < MAX_HELD) {
+      held++;
+      await new Promise((resolve) => setTimeout(resolve, HOLD_THROTTLED_MS));
+      held--;
+    }
     await reply.code(error.statusCode).send({ error: error.statusCode, message: error.message });
     return reply;
   };
@@ -67,15 +83,16 @@ const guard: FastifyPluginAsync<ApiGuardOptions> = async (app, { limits, stats, 
         'api_rate',
       );
     }
-    const backOff = failures.wait(request.ip);
+    const backOff = failures.take(request.ip);
     if (backOff > 0) {
       const error = new CredentialError(429, 'too many failed authentications from this address', backOff);
       return refuse(request, reply, error, 'api_auth_failures');
     }
+    holdingFailureBudget.add(request);
   });
 
   app.addHook('onResponse', async (request, reply) => {
-    if (reply.statusCode === 401 && isApiPath(request.url)) failures.take(request.ip);
+    if (holdingFailureBudget.delete(request) && reply.statusCode !== 401) failures.giveBack(request.ip);
   });
 };
 
