@@ -127,6 +127,16 @@ async function pump(socket: WebSocket, frames: Iterable<string>): Promise<number
   return sent;
 }
 
+/** Sends `frames` on one read-everything connection and waits for their answers (or the close). */
+async function floodOneConnection(hub: AbuseHub, frames: Iterable<string>) {
+  const socket = await openSocket(hub.ready.url.concat('/ws'), hub.ready.readerToken);
+  const tally = new FrameTally(socket);
+  const start = performance.now();
+  const sent = await pump(socket, frames);
+  await tally.answeredOrClosed(sent, 120_000);
+  return { socket, tally, sent, seconds: (performance.now() - start) / 1000 };
+}
+
 async function subscriptionFlood(hub: AbuseHub): Promise<void> {
   const FILTERS_PER_FRAME = 60;
   const frameCount = Math.ceil(Number(args.filters) / FILTERS_PER_FRAME);
@@ -140,12 +150,7 @@ async function subscriptionFlood(hub: AbuseHub): Promise<void> {
     }
   }
   const before = await hub.usage(true);
-  const socket = await openSocket(hub.ready.url.concat('/ws'), hub.ready.readerToken);
-  const tally = new FrameTally(socket);
-  const start = performance.now();
-  const sent = await pump(socket, frames());
-  await tally.answeredOrClosed(sent, 120_000);
-  const seconds = (performance.now() - start) / 1000;
+  const { socket, tally, sent, seconds } = await floodOneConnection(hub, frames());
   const after = await hub.usage(true);
   const accepted = (tally.counts.get('ack') ?? 0) * FILTERS_PER_FRAME;
   const growth = after.rssBytes - before.rssBytes;
@@ -168,12 +173,7 @@ async function subscriptionChurn(hub: AbuseHub): Promise<void> {
       yield JSON.stringify({ type: i % 2 === 0 ? 'sub' : 'unsub', filters: ['churn/a/b'] });
     }
   }
-  const socket = await openSocket(hub.ready.url.concat('/ws'), hub.ready.readerToken);
-  const tally = new FrameTally(socket);
-  const start = performance.now();
-  const sent = await pump(socket, frames());
-  await tally.answeredOrClosed(sent, 120_000);
-  const seconds = (performance.now() - start) / 1000;
+  const { socket, tally, sent, seconds } = await floodOneConnection(hub, frames());
   // Counted by the hub: a client that floods may lose the answers when the hub cuts it off.
   const acks = await metric(hub, 'edgewire_frames_out_total{type="ack"}');
   const limited = await metric(hub, 'edgewire_errors_total{code="rate_limited"}');
