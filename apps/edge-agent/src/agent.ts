@@ -2,6 +2,7 @@
  * The agent in one process: sensors → durable buffer → hub, acks → out of the buffer, commands → outputs.
  * `startAgent` runs it in-process (the CLI's `run`, the one-command demo and the tests use it).
  */
+import { readFileSync } from 'node:fs';
 import { type Reading, readingSchema, type ServerFrame } from '@edgewire/protocol';
 import { type BufferStats, ReadingBuffer } from './buffer/reading-buffer.js';
 import { CommandRouter } from './commands.js';
@@ -100,6 +101,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
   };
   const connection = new HubConnection({
     hubUrl: config.hub.url,
+    ca: config.hub.ca === undefined ? undefined : readCa(config.hub.ca),
     deviceId: config.deviceId,
     token: options.token,
     logger,
@@ -211,4 +213,13 @@ function withDistinctTs(reading: Reading, lastTs: Map<string, number>): Reading 
   }
   if (last === undefined || reading.ts > last) lastTs.set(reading.metric, reading.ts);
   return reading;
+}
+
+/** The CA file of `hub.ca`, read at start so that a wrong path stops the agent with the key named. */
+function readCa(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new Error(`hub.ca: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
 }

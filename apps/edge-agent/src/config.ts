@@ -201,6 +201,8 @@ export const agentConfigSchema = z.strictObject({
   hub: z.strictObject({
     /** Base URL of the hub; the agent connects to `{url}/ws/device/{deviceId}`. */
     url: hubUrl,
+    /** PEM file of the CA that signed the hub's certificate, when it is not one the system trusts. */
+    ca: z.string().min(1).optional(),
   }),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   buffer: z

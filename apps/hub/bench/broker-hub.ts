@@ -39,11 +39,18 @@ export interface BrokerHubUsage extends ProcessUsage {
 }
 
 const devices = Number(process.env.BENCH_DEVICES ?? 10);
+// The cluster benchmarks run several of these on one PostgreSQL and one Redis.
+const env = process.env;
 const hub = await startHub({
   host: '127.0.0.1',
   port: 0,
   dataDir: undefined,
   env: {},
+  ...(env.BENCH_DATABASE_URL ? { databaseUrl: env.BENCH_DATABASE_URL } : {}),
+  ...(env.BENCH_REDIS_URL
+    ? { redisUrl: env.BENCH_REDIS_URL, redisPrefix: env.BENCH_REDIS_PREFIX ?? 'bench' }
+    : {}),
+  ...(env.BENCH_HISTORY_SIZE ? { historySize: Number(env.BENCH_HISTORY_SIZE) } : {}),
   logLevel: 'warn',
   publishRate: 1_000_000,
   publishBurst: 1_000_000,
@@ -53,7 +60,8 @@ const hub = await startHub({
   telemetrySink: discardingSink,
 });
 const registered = [];
-for (let i = 0; i < devices; i++) registered.push(await hub.admin.addDevice(`bench-${i}`));
+const idPrefix = env.BENCH_DEVICE_PREFIX ?? 'bench-';
+for (let i = 0; i < devices; i++) registered.push(await hub.admin.addDevice(`${idPrefix}${i}`));
 const reader = await hub.admin.addToken({ permissions: [{ filter: '#', access: 'read' }] });
 const ready: BrokerHubReady = { type: 'ready', url: hub.url, devices: registered, readerToken: reader.token };
 process.send!(ready);

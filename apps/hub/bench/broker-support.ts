@@ -28,10 +28,13 @@ export function pinGenerator(): void {
 export async function spawnBrokerHub(options: {
   devices: number;
   tokenCacheMs?: number;
+  cpu?: number;
+  /** More BENCH_* settings (shared database and Redis, device id prefix) for the cluster benchmarks. */
+  env?: Record<string, string>;
 }): Promise<BrokerHub> {
   const hub = await spawnHubProcess<BrokerHubReady>({
     script: 'broker-hub.ts',
-    cpu: HUB_CPU,
+    cpu: options.cpu ?? HUB_CPU,
     nodeArgs: [
       // BENCH_HUB_PROFILE=<dir> writes a CPU profile of the hub there, to see where its time goes.
       ...(process.env.BENCH_HUB_PROFILE
@@ -42,6 +45,7 @@ export async function spawnBrokerHub(options: {
     env: {
       BENCH_DEVICES: String(options.devices),
       BENCH_TOKEN_CACHE_MS: String(options.tokenCacheMs ?? 5000),
+      ...options.env,
     },
   });
   return {

@@ -13,6 +13,8 @@ const BENCHMARKS = [
   'memory.ts',
   'handshakes.ts',
   'abuse.ts',
+  'cluster.ts',
+  'recovery.ts',
   'ingest.ts',
   'ingest-latency.ts',
 ];

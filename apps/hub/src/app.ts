@@ -2,12 +2,15 @@
  * The Fastify application, composed in one visible place: each plugin gets only the narrow
  * dependencies it needs through its options.
  */
+import type { Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import websocket from '@fastify/websocket';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyRequest,
+  type FastifyServerFactory,
   LogController,
 } from 'fastify';
 import type { Logger } from 'pino';
@@ -31,6 +34,8 @@ import { historyRoutes } from './telemetry/history-routes.js';
 
 export interface AppParts {
   config: HubConfig;
+  /** PEM certificate and key read from EDGEWIRE_TLS_CERT/KEY: the hub then serves HTTPS and WSS. */
+  tls?: { cert: Buffer; key: Buffer } | undefined;
   logger: Logger;
   database: Database;
   sink: TelemetrySink;
@@ -50,6 +55,24 @@ export interface AppParts {
 /** How long shutdown waits for clients to answer the 1001 close before cutting them. */
 const SHUTDOWN_GRACE_MS = 3000;
 
+/**
+ * A handshake (or request) not fully received within `timeoutMs` is answered 408 and closed, instead
+ * of after Node's 60 s for headers, checked every 30 s; upgraded sockets are no longer subject to it.
+ */
+function serverTimeouts(timeoutMs: number) {
+  return {
+    requestTimeout: timeoutMs,
+    headersTimeout: timeoutMs,
+    connectionsCheckingInterval: Math.min(1000, Math.ceil(timeoutMs / 4)),
+  };
+}
+
+/** Fastify's types tie an instance to http.Server; an https.Server serves the same requests. */
+function httpsServerFactory(tls: { cert: Buffer; key: Buffer }, timeoutMs: number): FastifyServerFactory {
+  return (handler) =>
+    createHttpsServer({ ...tls, ...serverTimeouts(timeoutMs) }, handler) as unknown as Server;
+}
+
 export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
   const { config, stats, registry, connections } = parts;
   const app = Fastify({
@@ -60,13 +83,8 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
     trustProxy: config.trustProxy,
     // Device ids may be 128 characters; the default (100) would answer 414 instead of checking them.
     routerOptions: { maxParamLength: 256 },
-    // A handshake (or request) that never completes is answered 408 and closed after this long, instead
-    // of Node's 60 s for headers checked every 30 s; upgraded sockets are no longer subject to it.
-    requestTimeout: config.handshakeTimeoutMs,
-    http: {
-      headersTimeout: config.handshakeTimeoutMs,
-      connectionsCheckingInterval: Math.min(1000, Math.ceil(config.handshakeTimeoutMs / 4)),
-    },
+    http: serverTimeouts(config.handshakeTimeoutMs),
+    ...(parts.tls ? { serverFactory: httpsServerFactory(parts.tls, config.handshakeTimeoutMs) } : {}),
   });
 
   // Every TCP connection, upgraded or not: a socket left hanging mid-upgrade must not block shutdown.

@@ -12,6 +12,7 @@ import { readLocalAdmin } from './admin/local-admin.js';
 import { TokenStore } from './auth/token-store.js';
 import { MemoryBus } from './bus/memory-bus.js';
 import { RedisBus } from './bus/redis-bus.js';
+import { redisTargetOf } from './cluster/redis-client.js';
 import { type HubConfig, loadConfig } from './config.js';
 import { openMigratedDatabase, startHub } from './hub.js';
 import { createLogger } from './logger.js';
@@ -59,8 +60,9 @@ async function withAdmin<T>(work: (admin: AdminApi) => Promise<T>): Promise<T> {
   const database = await openMigratedDatabase(config, logger);
   try {
     // With Redis, hubs running elsewhere hear the change and close the connections it affects.
-    const bus = config.redisUrl
-      ? await RedisBus.connect(config.redisUrl, config.redisPrefix, logger)
+    const redis = redisTargetOf(config);
+    const bus = redis
+      ? await RedisBus.connect({ target: redis, prefix: config.redisPrefix, logger })
       : new MemoryBus();
     try {
       return await work(new AdminService(new TokenStore(database), bus));

@@ -22,6 +22,44 @@ const settings = {
   dataDir: { env: 'EDGEWIRE_DATA_DIR', schema: z.string().min(1).optional().default('./.edgewire') },
   databaseUrl: { env: 'DATABASE_URL', schema: z.string().url().optional() },
   redisUrl: { env: 'REDIS_URL', schema: z.string().url().optional() },
+  /**
+   * Seed nodes of a Redis Cluster, comma-separated `host:port` or `redis://[user:password@]host:port`;
+   * takes the place of REDIS_URL.
+   */
+  redisClusterNodes: {
+    env: 'REDIS_CLUSTER_NODES',
+    schema: z
+      .string()
+      .optional()
+      .transform((text) =>
+        text
+          ?.split(',')
+          .map((node) => node.trim())
+          .filter(Boolean),
+      )
+      .pipe(
+        z
+          .array(
+            z.string().refine((node) => {
+              try {
+                const url = new URL(node.includes('://') ? node : `redis://${node}`);
+                return /^rediss?:$/.test(url.protocol) && url.hostname !== '' && url.pathname.length <= 1;
+              } catch {
+                return false;
+              }
+            }, 'expected host:port or redis://host:port entries, comma-separated'),
+          )
+          .optional(),
+      ),
+  },
+  /** Messages kept per watched stream for recovery (SPEC "Recovery of missed messages"); 0 keeps none. */
+  historySize: { env: 'EDGEWIRE_HISTORY_SIZE', schema: nonNegativeInt.max(1_000_000).default(1000) },
+  /** How long history is kept: older messages are not replayed, and a stream no one watches is dropped. */
+  historyTtlSec: { env: 'EDGEWIRE_HISTORY_TTL_SEC', schema: positiveInt.max(86_400).default(120) },
+  /** PEM certificate (chain) file: with `tlsKey`, the hub serves HTTPS and WSS itself. */
+  tlsCert: { env: 'EDGEWIRE_TLS_CERT', schema: z.string().min(1).optional() },
+  /** PEM private key file of `tlsCert`. */
+  tlsKey: { env: 'EDGEWIRE_TLS_KEY', schema: z.string().min(1).optional() },
   /** Prefix of the Redis channels, so that several clusters (or test runs) can share one Redis. */
   redisPrefix: { env: 'EDGEWIRE_REDIS_PREFIX', schema: z.string().min(1).default('edgewire') },
   heartbeatSec: { env: 'EDGEWIRE_HEARTBEAT_SEC', schema: z.coerce.number().positive().max(3600).default(20) },
@@ -135,6 +173,12 @@ export function loadConfig(
       throw new ConfigError(`${name}: ${result.error.issues[0]?.message ?? 'invalid value'}`);
     }
     config[key] = result.data;
+  }
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    const missing = config.tlsCert === undefined ? 'EDGEWIRE_TLS_CERT' : 'EDGEWIRE_TLS_KEY';
+    throw new ConfigError(
+      `${missing}: required too when the other of EDGEWIRE_TLS_CERT/EDGEWIRE_TLS_KEY is set`,
+    );
   }
   return config as HubConfig;
 }

@@ -3,6 +3,7 @@
  * runs `edgewire-hub serve` and the hubs that tests (ours, the storage writer's, the agent's) start.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
@@ -17,10 +18,13 @@ import { TokenStore } from './auth/token-store.js';
 import { Broker } from './broker.js';
 import { LocalFanout } from './bus/local-fanout.js';
 import { MemoryBus } from './bus/memory-bus.js';
+import { Recoveries } from './bus/recovery.js';
 import { RedisBus } from './bus/redis-bus.js';
 import { MemorySlots } from './cluster/connection-slots.js';
+import { InstanceLease } from './cluster/instance-lease.js';
+import { createRedis, redisTargetOf } from './cluster/redis-client.js';
 import { RedisSlots } from './cluster/redis-slots.js';
-import { type HubConfig, loadConfig } from './config.js';
+import { ConfigError, type HubConfig, loadConfig } from './config.js';
 import { ConnectionManager } from './connections/connection-manager.js';
 import { FrameHandler } from './connections/frame-handler.js';
 import { Heartbeat } from './connections/heartbeat.js';
@@ -30,6 +34,7 @@ import { TelemetryIngest } from './ingest/telemetry-ingest.js';
 import type { TelemetrySink } from './ingest/telemetry-sink.js';
 import { LogSummary } from './log-summary.js';
 import { createLogger } from './logger.js';
+import { ClusterPresence, LocalPresence } from './presence.js';
 import { RedisRetainedStore } from './retained/redis-retained-store.js';
 import { MemoryRetainedStore } from './retained/retained-store.js';
 import { HubStats } from './stats.js';
@@ -77,15 +82,37 @@ export async function openMigratedDatabase(config: HubConfig, logger: Logger): P
   }
 }
 
+/** The certificate and key files, read once at start; a file that cannot be read names its setting. */
+function readTls(config: HubConfig): { cert: Buffer; key: Buffer } | undefined {
+  if (config.tlsCert === undefined || config.tlsKey === undefined) return undefined;
+  const read = (path: string, setting: string) => {
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new ConfigError(
+        `${setting}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
+    }
+  };
+  return { cert: read(config.tlsCert, 'EDGEWIRE_TLS_CERT'), key: read(config.tlsKey, 'EDGEWIRE_TLS_KEY') };
+}
+
 export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
   const { telemetrySink, logDestination, env, ...overrides } = options;
   const config = loadConfig(env ?? process.env, overrides);
   const logger = createLogger(config.logLevel, logDestination);
+  const tls = readTls(config);
   const database = await openMigratedDatabase(config, logger);
   const cleanups: Array<() => Promise<void>> = [() => database.close()];
   try {
+    const redis = redisTargetOf(config);
+    const history = { size: config.historySize, ttlMs: config.historyTtlSec * 1000 };
+    const bus = redis
+      ? await RedisBus.connect({ target: redis, prefix: config.redisPrefix, logger, history })
+      : new MemoryBus(history);
+    cleanups.unshift(() => bus.close());
     const stats = new HubStats();
-    const registry = new ConnectionRegistry();
+    const registry = new ConnectionRegistry(bus);
     const metrics = createMetrics(stats, registry);
     const sink: TelemetrySink = telemetrySink
       ? telemetrySink({ database, logger, metrics })
@@ -99,12 +126,8 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
         });
     cleanups.unshift(() => sink.close());
 
-    const bus = config.redisUrl
-      ? await RedisBus.connect(config.redisUrl, config.redisPrefix, logger)
-      : new MemoryBus();
-    cleanups.unshift(() => bus.close());
-    const retained = config.redisUrl
-      ? await RedisRetainedStore.connect(config.redisUrl, config.redisPrefix, logger)
+    const retained = redis
+      ? await RedisRetainedStore.connect(redis, config.redisPrefix, logger)
       : new MemoryRetainedStore();
     cleanups.unshift(() => retained.close());
     const broker = new Broker(bus, retained);
@@ -123,17 +146,36 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
       cleanups.push(async () => summary.close());
       return summary;
     };
+    const recoveries = new Recoveries(bus);
     const frames = new FrameHandler(
       registry,
       broker,
       new TelemetryIngest(broker, sink, bus),
       stats,
       config,
+      recoveries,
       summarised('invalid frame', 'warn', 'conn'),
     );
+    const clusterState = redis ? createRedis(redis, logger, 'cluster state', 'commands') : undefined;
+    if (clusterState) {
+      await clusterState.connect();
+      cleanups.unshift(() => clusterState.quit().then(() => {}));
+    }
+    const lease = clusterState
+      ? new InstanceLease(clusterState, `{${config.redisPrefix}}`, logger)
+      : undefined;
+    if (lease) {
+      await lease.refresh();
+      cleanups.unshift(() => lease.release());
+    }
+    const presence =
+      clusterState && lease
+        ? new ClusterPresence(broker, clusterState, lease, logger)
+        : new LocalPresence(broker);
+    cleanups.unshift(() => presence.close());
     const connections = new ConnectionManager({
       registry,
-      broker,
+      presence,
       bus,
       frames,
       stats,
@@ -141,14 +183,11 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
       limits: config,
       heartbeatSec: config.heartbeatSec,
     });
-    bus.attach(new LocalFanout(registry, retained, stats), (event) => {
+    bus.attach(new LocalFanout(registry, retained, stats, recoveries), (event) => {
       if (event.type === 'token-invalidated' || event.type === 'device-removed') tokenCache.clear();
       connections.onControl(event);
     });
-    const slots = config.redisUrl
-      ? await RedisSlots.connect(config.redisUrl, config.redisPrefix, logger)
-      : new MemorySlots();
-    cleanups.unshift(() => slots.close());
+    const slots = clusterState && lease ? new RedisSlots(clusterState, lease, logger) : new MemorySlots();
     const handshake = new Handshake(
       tokenCache,
       slots,
@@ -159,6 +198,7 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
     const adminSecret = randomBytes(32).toString('base64url');
     const app = await buildApp({
       config,
+      tls,
       logger,
       database,
       sink,
@@ -179,7 +219,7 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    const url = `http://${host}:${port}`;
+    const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
     if (config.dataDir) writeLocalAdmin(config.dataDir, { url, secret: adminSecret, pid: process.pid });
     logger.info({ url, storage: database.driver }, 'hub listening');
 

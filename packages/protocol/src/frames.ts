@@ -42,11 +42,31 @@ export const readingSchema = z.object({
 });
 export type Reading = z.output<typeof readingSchema>;
 
-export const subFrameSchema = z.object({
-  type: z.literal('sub'),
-  id: correlationId.optional(),
-  filters: filterList,
+/**
+ * Where a message stands in its topic's history (SPEC "Recovery of missed messages"): `offset` rises by one
+ * per message of the history, and a new `epoch` starts whenever the hub lost that history.
+ */
+export const streamPositionSchema = z.object({
+  epoch: z.string().min(1).max(64),
+  offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
 });
+export type StreamPosition = z.output<typeof streamPositionSchema>;
+
+export const subFrameSchema = z
+  .object({
+    type: z.literal('sub'),
+    id: correlationId.optional(),
+    filters: filterList,
+    /** The last position the client saw, per filter: the hub replays what came after, then goes live. */
+    since: z.record(z.string(), streamPositionSchema).optional(),
+  })
+  .superRefine((frame, ctx) => {
+    for (const filter of Object.keys(frame.since ?? {})) {
+      if (!frame.filters.includes(filter)) {
+        ctx.addIssue({ code: 'custom', path: ['since', filter], message: "not one of the frame's filters" });
+      }
+    }
+  });
 export const unsubFrameSchema = z.object({
   type: z.literal('unsub'),
   id: correlationId.optional(),
@@ -102,6 +122,8 @@ export const ackFrameSchema = z.object({
   type: z.literal('ack'),
   ref: correlationId.optional(),
   seq: z.number().int().min(0).optional(),
+  /** Answer to a `sub` with `since`: false when some missed messages are no longer held (reload from history). */
+  recovered: z.boolean().optional(),
 });
 export const msgFrameSchema = z.object({
   type: z.literal('msg'),
@@ -110,6 +132,8 @@ export const msgFrameSchema = z.object({
   /** When the hub accepted the message, epoch ms. */
   ts: z.number(),
   retained: z.boolean().optional(),
+  /** The message's place in its topic's history, on topics that keep one. */
+  pos: streamPositionSchema.optional(),
 });
 export const errorFrameSchema = z.object({
   type: z.literal('error'),

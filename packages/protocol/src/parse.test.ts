@@ -133,6 +133,31 @@ describe('parseClientFrame', () => {
   });
 });
 
+describe('recovery fields (SPEC "Recovery of missed messages")', () => {
+  it('accepts a sub with the last position seen per filter', () => {
+    const since = { 'devices/pi-1/telemetry/#': { epoch: 'e1', offset: 41 } };
+    expect(
+      parseClientFrame(JSON.stringify({ type: 'sub', filters: ['devices/pi-1/telemetry/#'], since })),
+    ).toEqual({ ok: true, frame: { type: 'sub', filters: ['devices/pi-1/telemetry/#'], since } });
+  });
+
+  it('refuses a position for a filter the frame does not subscribe to, or a broken position', () => {
+    const sub = (since: unknown) => JSON.stringify({ type: 'sub', filters: ['a/b'], since });
+    expect(errorOf(sub({ 'a/c': { epoch: 'e', offset: 1 } }))).toBe(
+      "since.a/c: not one of the frame's filters",
+    );
+    expect(errorOf(sub({ 'a/b': { epoch: 'e', offset: -1 } }))).toMatch(/^since\.a\/b\.offset: /);
+    expect(errorOf(sub({ 'a/b': { offset: 1 } }))).toMatch(/^since\.a\/b\.epoch: expected a string/);
+  });
+
+  it('reads pos in msg and recovered in ack', () => {
+    const msg = { type: 'msg', topic: 't', payload: 1, ts: 5, pos: { epoch: 'e', offset: 3 } };
+    expect(parseServerFrame(JSON.stringify(msg))).toEqual({ ok: true, frame: msg });
+    const ack = { type: 'ack', ref: 1, recovered: false };
+    expect(parseServerFrame(JSON.stringify(ack))).toEqual({ ok: true, frame: ack });
+  });
+});
+
 describe('parseServerFrame', () => {
   it('reads what the hub sends', () => {
     expect(parseServerFrame('{"type":"ack","seq":4}')).toEqual({ ok: true, frame: { type: 'ack', seq: 4 } });

@@ -15,6 +15,8 @@ export type ConnectionState = 'CONNECTED' | 'RETRYING';
 export interface HubConnectionOptions {
   /** Base URL of the hub (ws, wss, http or https). */
   hubUrl: string;
+  /** CA certificate(s), PEM, trusted for the hub's TLS certificate (config `hub.ca`). */
+  ca?: Buffer | undefined;
   deviceId: string;
   token: string;
   logger: Logger;
@@ -59,6 +61,18 @@ export function retryAfterMs(header: string | string[] | undefined, now = Date.n
   if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
   const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** TLS verification failures: the hub is not the one we trust, or hub.ca is missing or wrong. */
+const CERTIFICATE_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/;
+
+function certificateFailure(error: NodeJS.ErrnoException, delayMs: number): Failure | undefined {
+  if (!error.code || !CERTIFICATE_ERROR.test(error.code)) return undefined;
+  return {
+    reason: `refused the hub's TLS certificate (${error.code}): it is not signed by a CA this agent trusts; set hub.ca to the CA that signed it, or check hub.url`,
+    delayMs,
+    level: 'error',
+  };
 }
 
 export class HubConnection {
@@ -112,6 +126,7 @@ export class HubConnection {
       handshakeTimeout: 10_000,
       maxPayload: MAX_INCOMING_BYTES,
       perMessageDeflate: false,
+      ...(this.options.ca ? { ca: this.options.ca } : {}),
     });
     this.socket = socket;
 
@@ -121,7 +136,7 @@ export class HubConnection {
       socket.terminate();
     });
     socket.on('error', (error: NodeJS.ErrnoException) => {
-      failure ??= {
+      failure ??= certificateFailure(error, this.backoff.next()) ?? {
         reason: error.code ? `cannot reach the hub (${error.code})` : `connection error: ${error.message}`,
         delayMs: this.backoff.next(),
         level: 'warn',

@@ -1,9 +1,16 @@
 /**
- * The Bus carries what must reach every hub instance: published messages (fan-out) and control events
- * (revocation, takeover, telemetry acks). The in-process implementation serves one hub; a Redis one plugs in behind
- * the same interface so that, e.g., a revocation closes connections on every instance.
+ * The Bus carries what must reach other hub instances: published messages (fan-out, routed by interest),
+ * the bounded history of watched topics (SPEC "Recovery of missed messages"), and control events
+ * (revocation, takeover, telemetry acks). `MemoryBus` serves one hub; `RedisBus` plugs in behind the same
+ * interface (Centrifugo's broker seam), so that, e.g., a revocation closes connections on every instance.
  */
 import type { JsonValue } from '../json.js';
+
+/** A message's place in its stream's history: `offset` rises by one per message; `epoch` names the history. */
+export interface StreamPosition {
+  readonly epoch: string;
+  readonly offset: number;
+}
 
 export interface BusMessage {
   readonly topic: string;
@@ -11,6 +18,8 @@ export interface BusMessage {
   /** When the hub accepted the message, epoch ms. */
   readonly ts: number;
   readonly retain: boolean;
+  /** Set on messages of a stream that keeps history. */
+  readonly pos?: StreamPosition;
 }
 
 export type ControlEvent =
@@ -29,14 +38,41 @@ export interface LocalDelivery {
   deliver(message: BusMessage): void;
 }
 
+/** What `recover` found: every held message of the filter after the position, or `recovered: false`. */
+export interface Recovery {
+  readonly recovered: boolean;
+  /** In stream order; empty when not recovered. */
+  readonly messages: readonly BusMessage[];
+}
+
 export interface Bus {
   /** False while the bus cannot reach the other instances; `/readyz` reports it. */
   readonly healthy: boolean;
   /** Hands local deliveries to the bus; called once at start. */
   attach(local: LocalDelivery, onControl: (event: ControlEvent) => void): void;
-  /** Is anyone, on any instance, subscribed to `topic`? Lets the hot path skip unwanted work. */
+  /**
+   * A local connection subscribed to `filter` (called once per connection and filter). The bus routes
+   * matching messages here and keeps the history of the stream it addresses, if it addresses one.
+   */
+  watch(filter: string): void;
+  /** The counterpart of `watch`; a stream's history is kept for its age limit after the last watcher left. */
+  unwatch(filter: string): void;
+  /**
+   * Does a message on `topic` matter anywhere: a subscriber on any instance, or a history that keeps it?
+   * Lets the hot path skip work that nobody would see.
+   */
   hasSubscribers(topic: string): boolean;
   publish(message: BusMessage): void;
   control(event: ControlEvent): void;
+  /** The messages matching `filter` published after `since`, from the stream's history. */
+  recover(filter: string, since: StreamPosition): Promise<Recovery>;
   close(): Promise<void>;
 }
+
+/** How much history each watched stream keeps (SPEC: bounded by count and age). Size 0 keeps none. */
+export interface HistoryLimits {
+  readonly size: number;
+  readonly ttlMs: number;
+}
+
+export const NOT_RECOVERED: Recovery = { recovered: false, messages: [] };

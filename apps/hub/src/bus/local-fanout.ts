@@ -7,12 +7,14 @@ import type { ConnectionRegistry } from '../connections/registry.js';
 import type { RetainedStore } from '../retained/retained-store.js';
 import type { HubStats } from '../stats.js';
 import type { BusMessage, LocalDelivery } from './bus.js';
+import type { Recoveries } from './recovery.js';
 
 /** The `msg` frame of a message, prepared once for every subscriber. */
 export function msgFrame(message: BusMessage, retained = false): PreparedMessage {
   const flag = retained ? ',"retained":true' : '';
+  const pos = message.pos ? `,"pos":${JSON.stringify(message.pos)}` : '';
   return PreparedMessage.fromText(
-    `{"type":"msg","topic":${JSON.stringify(message.topic)},"payload":${JSON.stringify(message.payload)},"ts":${message.ts}${flag}}`,
+    `{"type":"msg","topic":${JSON.stringify(message.topic)},"payload":${JSON.stringify(message.payload)},"ts":${message.ts}${flag}${pos}}`,
   );
 }
 
@@ -21,6 +23,7 @@ export class LocalFanout implements LocalDelivery {
     private readonly registry: ConnectionRegistry,
     private readonly retained: RetainedStore,
     private readonly stats: HubStats,
+    private readonly recoveries: Recoveries,
   ) {}
 
   hasSubscribers(topic: string): boolean {
@@ -34,7 +37,11 @@ export class LocalFanout implements LocalDelivery {
     if (!index.hasMatch(message.topic)) return;
     const frame = msgFrame(message);
     let delivered = 0;
-    for (const connection of index.match(message.topic)) if (connection.send(frame, 'msg')) delivered++;
+    for (const connection of index.match(message.topic)) {
+      const held = this.recoveries.held(connection);
+      if (held) held.push(message);
+      else if (connection.send(frame, 'msg')) delivered++;
+    }
     this.stats.deliveries += delivered;
   }
 }

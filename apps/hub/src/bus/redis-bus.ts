@@ -1,49 +1,127 @@
 /**
- * The cluster Bus: messages and control events go to every hub instance through Redis pub/sub, so a
- * subscriber on one instance hears a device connected to another, and a revocation or a takeover
- * closes connections wherever they are. Delivery across instances is at most once, like Redis
- * pub/sub itself: during a Redis outage, instances still serve their own connections.
+ * The cluster Bus, routed by interest. Each instance announces on the control channel which filters its
+ * connections watch and which streams it keeps history of; every instance keeps that map
+ * (`RemoteInterest`) and sends a message only to the inboxes of the instances that watch it. A message
+ * nobody watches, anywhere, never reaches Redis. Messages of recorded streams are first appended to
+ * their Redis Stream (`RedisHistory`), which gives them their position. With a Redis Cluster, inboxes use
+ * sharded pub/sub (SPUBLISH/SSUBSCRIBE), so each message crosses only the shard owning the inbox.
+ *
+ * Delivery across instances is at most once, like Redis pub/sub itself: during a Redis outage each
+ * instance still serves its own connections, and a stream whose messages could not be recorded starts a
+ * new epoch once Redis is back, so no client takes a gap for a recovery.
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { createRedis } from '../cluster/redis-client.js';
-import type { Bus, BusMessage, ControlEvent, LocalDelivery } from './bus.js';
+import { createRedis, isCluster, type RedisClient, type RedisTarget } from '../cluster/redis-client.js';
+import type {
+  Bus,
+  BusMessage,
+  ControlEvent,
+  HistoryLimits,
+  LocalDelivery,
+  Recovery,
+  StreamPosition,
+} from './bus.js';
+import { LocalInterest } from './local-interest.js';
+import { RedisHistory } from './redis-history.js';
+import { type InterestChange, RemoteInterest } from './remote-interest.js';
+import { streamOf } from './streams.js';
 
-interface Envelope<T> {
-  /** The instance that sent it; an instance has already applied its own messages. */
+/** Every instance re-announces its whole interest this often; one silent for 3 periods is forgotten. */
+const ANNOUNCE_MS = 10_000;
+const FORGET_AFTER_MS = 3 * ANNOUNCE_MS;
+
+/** What travels on the control channel, which every instance subscribes to. */
+interface ControlEnvelope {
   from: string;
-  body: T;
+  event?: ControlEvent;
+  /** Retained messages reach every instance, so each can answer a later `sub` from its own copy. */
+  retained?: BusMessage[];
+  interest?: InterestChange;
+  snapshot?: { filters: string[]; streams: string[] };
+  /** A new or reconnected instance asks the others for their snapshots. */
+  hello?: true;
+  bye?: true;
+}
+
+/** What travels to one instance's inbox. */
+interface InboxEnvelope {
+  from: string;
+  messages?: BusMessage[];
+  events?: ControlEvent[];
+}
+
+export interface RedisBusOptions {
+  readonly target: RedisTarget;
+  readonly prefix: string;
+  readonly logger: Logger;
+  readonly history?: HistoryLimits;
 }
 
 export class RedisBus implements Bus {
   readonly #instance = randomBytes(8).toString('hex');
-  readonly #publisher: Redis;
-  readonly #subscriber: Redis;
-  readonly #messages: string;
-  readonly #controls: string;
+  readonly #publisher: RedisClient;
+  readonly #subscriber: RedisClient;
+  readonly #sharded: boolean;
+  readonly #control: string;
+  readonly #prefix: string;
+  readonly #logger: Logger;
+  readonly #history: RedisHistory;
+  readonly #interest: LocalInterest;
+  readonly #remote: RemoteInterest;
+  readonly #timer: NodeJS.Timeout;
   #local: LocalDelivery | undefined;
   #onControl: ((event: ControlEvent) => void) | undefined;
-  /** Messages published during this event-loop turn, sent to Redis together as one PUBLISH. */
-  #outbox: BusMessage[] = [];
+  /** Work gathered during this event-loop turn and sent to Redis together. */
+  #flushScheduled = false;
+  readonly #toRecord = new Map<string, BusMessage[]>();
+  readonly #inboxes = new Map<string, InboxEnvelope>();
+  #retained: BusMessage[] = [];
+  readonly #interestChanges = { filters: new Map<string, boolean>(), streams: new Map<string, boolean>() };
+  /** Streams with messages that could not be recorded: their history restarts once Redis is back. */
+  readonly #unrecorded = new Set<string>();
+  #lastWarning = 0;
 
-  private constructor(
-    url: string,
-    prefix: string,
-    private readonly logger: Logger,
-  ) {
-    this.#publisher = createRedis(url, logger, 'bus', 'commands');
-    this.#subscriber = createRedis(url, logger, 'bus', 'subscriber');
-    this.#messages = `${prefix}:messages`;
-    this.#controls = `${prefix}:control`;
+  private constructor(options: RedisBusOptions) {
+    const { target, prefix, logger } = options;
+    const history = options.history ?? { size: 0, ttlMs: 0 };
+    this.#publisher = createRedis(target, logger, 'bus', 'commands');
+    this.#subscriber = createRedis(target, logger, 'bus', 'subscriber');
+    this.#sharded = isCluster(this.#subscriber);
+    this.#prefix = prefix;
+    this.#logger = logger;
+    this.#control = `${prefix}:control`;
+    this.#history = new RedisHistory(this.#publisher, prefix, history);
+    this.#remote = new RemoteInterest(FORGET_AFTER_MS, Math.max(FORGET_AFTER_MS, history.ttlMs));
+    this.#interest = new LocalInterest(history.size > 0 ? history.ttlMs : 0, {
+      filterChanged: (filter, watched) => this.#interestChanged('filters', filter, watched),
+      streamChanged: (stream, recorded) => {
+        this.#interestChanged('streams', stream, recorded);
+        if (!recorded && !this.#remote.records(stream)) this.#history.forget(stream);
+      },
+    });
+    this.#timer = setInterval(() => this.#announce(), ANNOUNCE_MS);
+    this.#timer.unref();
   }
 
-  /** Connects both Redis connections and subscribes to the cluster's channels. */
-  static async connect(url: string, prefix: string, logger: Logger): Promise<RedisBus> {
-    const bus = new RedisBus(url, prefix, logger);
+  /** Connects both Redis connections, listens on the control channel and this instance's inbox. */
+  static async connect(options: RedisBusOptions): Promise<RedisBus> {
+    const bus = new RedisBus(options);
     await Promise.all([bus.#publisher.connect(), bus.#subscriber.connect()]);
-    bus.#subscriber.on('message', (channel: string, text: string) => bus.#receive(channel, text));
-    await bus.#subscriber.subscribe(bus.#messages, bus.#controls);
+    const subscriber = bus.#subscriber;
+    subscriber.on('message', (channel: string, text: string) => bus.#receive(channel, text));
+    subscriber.on('smessage', (channel: string, text: string) => bus.#receive(channel, text));
+    await subscriber.subscribe(bus.#control);
+    if (bus.#sharded) await subscriber.ssubscribe(bus.#inbox(bus.#instance));
+    else await subscriber.subscribe(bus.#inbox(bus.#instance));
+    bus.#hello();
+    // ioredis resubscribes by itself after a reconnection; the others may have forgotten us meanwhile.
+    // Whichever of the two connections comes back last makes the announcement go through.
+    subscriber.on('ready', () => bus.#hello());
+    bus.#publisher.on('ready', () => {
+      bus.#restartUnrecorded();
+      bus.#hello();
+    });
     return bus;
   }
 
@@ -56,55 +134,213 @@ export class RedisBus implements Bus {
     this.#onControl = onControl;
   }
 
-  /** Other instances' subscriptions are not known here, so anything may be wanted somewhere. */
-  hasSubscribers(): boolean {
-    return true;
+  watch(filter: string): void {
+    this.#interest.watch(filter);
+  }
+
+  unwatch(filter: string): void {
+    this.#interest.unwatch(filter);
+  }
+
+  hasSubscribers(topic: string): boolean {
+    return (
+      (this.#local?.hasSubscribers(topic) ?? false) || this.#remote.hasMatch(topic) || this.#records(topic)
+    );
   }
 
   publish(message: BusMessage): void {
-    this.#local?.deliver(message);
-    // A telemetry frame of k readings is k messages: batching them spares Redis k-1 round trips.
-    if (this.#outbox.length === 0) setImmediate(this.#flush);
-    this.#outbox.push(message);
+    if (!this.#records(message.topic)) {
+      this.#dispatch(message);
+      return;
+    }
+    const stream = streamOf(message.topic);
+    let batch = this.#toRecord.get(stream);
+    if (!batch) {
+      batch = [];
+      this.#toRecord.set(stream, batch);
+    }
+    batch.push(message);
+    this.#scheduleFlush();
   }
 
   control(event: ControlEvent): void {
     this.#onControl?.(event);
-    this.#send(this.#controls, event);
+    // Interest changed before the event is announced before it: the instance that takes over a device
+    // is known to watch its topics by the time the others hear of the takeover.
+    this.#flushInterest();
+    if (event.type === 'telemetry-committed') {
+      // An ack matters only where the device is connected: the instance watching its command topics.
+      for (const instance of this.#remote.instancesFor(`devices/${event.deviceId}/cmd`)) {
+        this.#inboxOf(instance).events?.push(event);
+      }
+      this.#scheduleFlush();
+      return;
+    }
+    this.#broadcast({ from: this.#instance, event });
+  }
+
+  recover(filter: string, since: StreamPosition): Promise<Recovery> {
+    return this.#history.recover(filter, since);
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#interest.close();
     this.#flush();
+    this.#broadcast({ from: this.#instance, bye: true });
     this.#local = undefined;
     this.#onControl = undefined;
     await Promise.allSettled([this.#subscriber.quit(), this.#publisher.quit()]);
   }
 
-  readonly #flush = (): void => {
-    if (this.#outbox.length === 0) return;
-    const batch = this.#outbox;
-    this.#outbox = [];
-    this.#send(this.#messages, batch);
-  };
+  #records(topic: string): boolean {
+    const stream = streamOf(topic);
+    return this.#interest.records(stream) || this.#remote.records(stream);
+  }
 
-  #send(channel: string, body: BusMessage[] | ControlEvent): void {
-    const envelope: Envelope<typeof body> = { from: this.#instance, body };
-    this.#publisher.publish(channel, JSON.stringify(envelope)).catch((error: Error) => {
-      this.logger.warn({ err: error.message, channel }, 'redis bus publish failed');
+  #dispatch(message: BusMessage): void {
+    this.#local?.deliver(message);
+    if (message.retain) this.#retained.push(message);
+    else
+      for (const instance of this.#remote.instancesFor(message.topic))
+        this.#inboxOf(instance).messages?.push(message);
+    this.#scheduleFlush();
+  }
+
+  #inboxOf(instance: string): InboxEnvelope {
+    let inbox = this.#inboxes.get(instance);
+    if (!inbox) {
+      inbox = { from: this.#instance, messages: [], events: [] };
+      this.#inboxes.set(instance, inbox);
+    }
+    return inbox;
+  }
+
+  #inbox(instance: string): string {
+    return `${this.#prefix}:inbox:${instance}`;
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => this.#flush());
+  }
+
+  /** Sends what this turn gathered: history appends first (they give positions), then inboxes and broadcasts. */
+  #flush(): void {
+    this.#flushScheduled = false;
+    for (const [stream, batch] of this.#toRecord) this.#record(stream, batch);
+    this.#toRecord.clear();
+    for (const [instance, inbox] of this.#inboxes) {
+      if (inbox.messages?.length === 0) delete inbox.messages;
+      if (inbox.events?.length === 0) delete inbox.events;
+      if (inbox.messages || inbox.events) this.#send(this.#inbox(instance), inbox, true);
+    }
+    this.#inboxes.clear();
+    if (this.#retained.length > 0) this.#broadcast({ from: this.#instance, retained: this.#retained });
+    this.#retained = [];
+    this.#flushInterest();
+  }
+
+  #record(stream: string, batch: BusMessage[]): void {
+    if (this.#publisher.status !== 'ready') {
+      this.#unrecorded.add(stream);
+      for (const message of batch) this.#dispatch(message);
+      return;
+    }
+    this.#history.append(stream, batch).then(
+      (positioned) => {
+        for (const message of positioned) this.#dispatch(message);
+      },
+      (error: Error) => {
+        this.#warn(error, 'recording history failed; delivering without positions');
+        this.#unrecorded.add(stream);
+        for (const message of batch) this.#dispatch(message);
+      },
+    );
+  }
+
+  #restartUnrecorded(): void {
+    for (const stream of this.#unrecorded) this.#history.forget(stream);
+    this.#unrecorded.clear();
+  }
+
+  #interestChanged(kind: 'filters' | 'streams', name: string, on: boolean): void {
+    this.#interestChanges[kind].set(name, on);
+    this.#scheduleFlush();
+  }
+
+  #flushInterest(): void {
+    const { filters, streams } = this.#interestChanges;
+    if (filters.size === 0 && streams.size === 0) return;
+    const pick = (changes: Map<string, boolean>, on: boolean) =>
+      [...changes].filter(([, value]) => value === on).map(([name]) => name);
+    const interest: InterestChange = {
+      watch: pick(filters, true),
+      unwatch: pick(filters, false),
+      record: pick(streams, true),
+      unrecord: pick(streams, false),
+    };
+    filters.clear();
+    streams.clear();
+    this.#broadcast({ from: this.#instance, interest });
+  }
+
+  /** Announces the whole interest again and forgets instances gone silent. */
+  #announce(): void {
+    this.#broadcast({
+      from: this.#instance,
+      snapshot: { filters: this.#interest.filters(), streams: this.#interest.streams() },
     });
+    for (const stream of this.#remote.expire()) {
+      if (!this.#interest.records(stream)) this.#history.forget(stream);
+    }
+  }
+
+  #hello(): void {
+    this.#broadcast({ from: this.#instance, hello: true });
+    this.#announce();
+  }
+
+  #broadcast(envelope: ControlEnvelope): void {
+    this.#send(this.#control, envelope, false);
+  }
+
+  #send(channel: string, body: ControlEnvelope | InboxEnvelope, inbox: boolean): void {
+    if (this.#publisher.status !== 'ready') return;
+    const text = JSON.stringify(body);
+    const sent =
+      inbox && this.#sharded
+        ? this.#publisher.spublish(channel, text)
+        : this.#publisher.publish(channel, text);
+    sent.catch((error: Error) => this.#warn(error, 'redis bus publish failed'));
+  }
+
+  /** At most one line per few seconds: an outage at thousands of messages per second must not flood the log. */
+  #warn(error: Error, message: string): void {
+    const now = Date.now();
+    if (now - this.#lastWarning < 5000) return;
+    this.#lastWarning = now;
+    this.#logger.warn({ err: error.message }, message);
   }
 
   #receive(channel: string, text: string): void {
-    let envelope: Envelope<unknown>;
+    let envelope: ControlEnvelope & InboxEnvelope;
     try {
-      envelope = JSON.parse(text) as Envelope<unknown>;
+      envelope = JSON.parse(text) as ControlEnvelope & InboxEnvelope;
     } catch {
-      this.logger.warn({ channel }, 'redis bus: unreadable message ignored');
+      this.#logger.warn({ channel }, 'redis bus: unreadable message ignored');
       return;
     }
-    if (envelope.from === this.#instance) return;
-    if (channel === this.#messages) {
-      for (const message of envelope.body as BusMessage[]) this.#local?.deliver(message);
-    } else if (channel === this.#controls) this.#onControl?.(envelope.body as ControlEvent);
+    const from = envelope.from;
+    if (from === this.#instance) return;
+    for (const message of envelope.messages ?? []) this.#local?.deliver(message);
+    for (const event of envelope.events ?? []) this.#onControl?.(event);
+    for (const message of envelope.retained ?? []) this.#local?.deliver(message);
+    if (envelope.event) this.#onControl?.(envelope.event);
+    if (envelope.interest) this.#remote.apply(from, envelope.interest);
+    if (envelope.snapshot) this.#remote.replace(from, envelope.snapshot.filters, envelope.snapshot.streams);
+    if (envelope.hello) this.#announce();
+    if (envelope.bye) this.#remote.left(from);
   }
 }

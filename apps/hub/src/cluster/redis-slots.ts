@@ -1,16 +1,12 @@
 /**
  * Connection slots counted across hub instances in Redis. Each instance keeps its own count per token
- * (a hash field), and proves it is alive with a key that expires unless refreshed: the counts of an
- * instance that died without cleaning up stop counting within `ALIVE_TTL_MS`.
+ * (a hash field) under its lease (`InstanceLease`): the counts of an instance that died without cleaning
+ * up stop counting once its lease expired, so a SIGKILLed instance gives its slots back within 15 s.
  */
-import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ConnectionSlots, ReleaseSlot } from './connection-slots.js';
-import { createRedis } from './redis-client.js';
-
-const ALIVE_TTL_MS = 15_000;
-const ALIVE_REFRESH_MS = 5_000;
+import type { InstanceLease } from './instance-lease.js';
+import type { RedisClient } from './redis-client.js';
 
 /** Atomically: sum the counts of live instances (dropping dead ones), and take a slot if one is free. */
 const RESERVE = `
@@ -32,62 +28,28 @@ if redis.call('HINCRBY', KEYS[1], ARGV[1], -1) <= 0 then redis.call('HDEL', KEYS
 return 1`;
 
 export class RedisSlots implements ConnectionSlots {
-  readonly #instance = randomBytes(8).toString('hex');
-  readonly #timer: NodeJS.Timeout;
-
-  private constructor(
-    private readonly redis: Redis,
-    private readonly prefix: string,
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly lease: InstanceLease,
     private readonly logger: Logger,
-  ) {
-    this.#timer = setInterval(() => this.#heartbeat(), ALIVE_REFRESH_MS);
-    this.#timer.unref();
-  }
-
-  static async connect(url: string, prefix: string, logger: Logger): Promise<RedisSlots> {
-    const redis = createRedis(url, logger, 'slots', 'commands');
-    await redis.connect();
-    const slots = new RedisSlots(redis, prefix, logger);
-    await slots.#heartbeat();
-    return slots;
-  }
+  ) {}
 
   async reserve(tokenId: string, max: number | null): Promise<ReleaseSlot | undefined> {
     // Unlimited tokens need no counting, and no round trip.
     if (max === null) return () => {};
-    const key = this.#key(tokenId);
-    const taken = await this.redis.eval(
-      RESERVE,
-      1,
-      key,
-      this.#instance,
-      String(max),
-      `${this.prefix}:alive:`,
-    );
+    const key = `${this.lease.keyPrefix}:slots:${tokenId}`;
+    const instance = this.lease.id;
+    const taken = await this.redis.eval(RESERVE, 1, key, instance, String(max), this.lease.leasePrefix);
     if (taken !== 1) return undefined;
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      this.redis.eval(RELEASE, 1, key, this.#instance).catch((error: Error) => {
+      this.redis.eval(RELEASE, 1, key, instance).catch((error: Error) => {
         this.logger.warn({ err: error.message }, 'releasing a connection slot failed');
       });
     };
   }
 
-  async close(): Promise<void> {
-    clearInterval(this.#timer);
-    await this.redis.del(`${this.prefix}:alive:${this.#instance}`).catch(() => {});
-    await this.redis.quit().catch(() => {});
-  }
-
-  #key(tokenId: string): string {
-    return `${this.prefix}:slots:${tokenId}`;
-  }
-
-  async #heartbeat(): Promise<void> {
-    await this.redis
-      .set(`${this.prefix}:alive:${this.#instance}`, '1', 'PX', ALIVE_TTL_MS)
-      .catch((error: Error) => this.logger.warn({ err: error.message }, 'redis slots heartbeat failed'));
-  }
+  async close(): Promise<void> {}
 }

@@ -7,9 +7,8 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type { AcceptedHandshake } from '../auth/handshake.js';
-import type { Broker } from '../broker.js';
 import type { Bus, ControlEvent } from '../bus/bus.js';
-import { publishPresence } from '../presence.js';
+import type { DevicePresence } from '../presence.js';
 import type { HubStats } from '../stats.js';
 import { CloseCode } from './close-codes.js';
 import { Connection, type ConnectionLimits } from './connection.js';
@@ -22,7 +21,7 @@ const MAX_TIMER_MS = 2_147_483_647;
 
 export interface ConnectionManagerOptions {
   readonly registry: ConnectionRegistry;
-  readonly broker: Broker;
+  readonly presence: DevicePresence;
   readonly bus: Bus;
   readonly frames: FrameHandler;
   readonly stats: HubStats;
@@ -43,7 +42,7 @@ export class ConnectionManager {
   constructor(private readonly options: ConnectionManagerOptions) {}
 
   accept(socket: WebSocket, transport: Socket, handshake: AcceptedHandshake): Connection {
-    const { registry, broker, bus, frames, stats, logger, limits } = this.options;
+    const { registry, bus, frames, stats, logger, limits } = this.options;
     const { identity } = handshake;
     const id = randomBytes(8).toString('hex');
     const log = logger.child(
@@ -75,7 +74,7 @@ export class ConnectionManager {
       const wasLive = registry.remove(connection);
       log.info({ code }, 'disconnected');
       if (wasLive && identity.deviceId !== undefined && !connection.replaced && !this.#shuttingDown) {
-        publishPresence(broker, identity.deviceId, false);
+        this.options.presence.set(identity.deviceId, false);
       }
     });
 
@@ -95,7 +94,7 @@ export class ConnectionManager {
     const overLimit = frames.subscribeWithinLimits(connection, handshake.topics);
     if (overLimit === null) frames.sendRetained(connection, handshake.topics);
     else connection.sendError('too_large', `Topics: ${overLimit}`);
-    if (identity.deviceId !== undefined) publishPresence(broker, identity.deviceId, true);
+    if (identity.deviceId !== undefined) this.options.presence.set(identity.deviceId, true);
     return connection;
   }
 

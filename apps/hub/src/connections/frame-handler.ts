@@ -7,6 +7,7 @@ import { type PubFrame, parseClientFrame, type SubFrame, type UnsubFrame } from 
 import type { RawData } from 'ws';
 import type { Broker } from '../broker.js';
 import { msgFrame } from '../bus/local-fanout.js';
+import type { Recoveries } from '../bus/recovery.js';
 import type { TelemetryIngest } from '../ingest/telemetry-ingest.js';
 import type { JsonValue } from '../json.js';
 import type { LogSummary } from '../log-summary.js';
@@ -32,6 +33,7 @@ export class FrameHandler {
     private readonly ingest: TelemetryIngest,
     private readonly stats: HubStats,
     private readonly policy: FramePolicy,
+    private readonly recoveries: Recoveries,
     /** Where invalid frames are logged: the first ones in full, then summed up per interval. */
     private readonly invalidFrameLog: LogSummary,
   ) {}
@@ -79,15 +81,9 @@ export class FrameHandler {
    * otherwise subscribes to none of them and returns why, in words for an `error` frame.
    */
   subscribeWithinLimits(connection: Connection, filters: readonly string[]): string | null {
-    const added = usageOf(new Set(filters.filter((filter) => !connection.filters.has(filter))));
-    const usage = this.registry.usage(connection);
-    const refusal = subscriptionLimitError(this.policy, usage.connection, usage.token, added);
-    if (refusal !== null) {
-      HubStats.bump(this.stats.limitRefusals, 'subscriptions');
-      return refusal;
-    }
-    for (const filter of filters) this.registry.subscribe(connection, filter);
-    return null;
+    const refusal = this.#overLimit(connection, filters);
+    if (refusal === null) for (const filter of filters) this.registry.subscribe(connection, filter);
+    return refusal;
   }
 
   /** Delivers the retained messages matching `filters`, each topic once. */
@@ -145,19 +141,43 @@ export class FrameHandler {
     connection.close(CloseCode.policy, reason);
   }
 
+  /** Why `filters` would break `connection`'s subscription limits (counted), or `null`. */
+  #overLimit(connection: Connection, filters: readonly string[]): string | null {
+    const added = usageOf(new Set(filters.filter((filter) => !connection.filters.has(filter))));
+    const usage = this.registry.usage(connection);
+    const refusal = subscriptionLimitError(this.policy, usage.connection, usage.token, added);
+    if (refusal !== null) HubStats.bump(this.stats.limitRefusals, 'subscriptions');
+    return refusal;
+  }
+
   #subscribe(connection: Connection, frame: SubFrame): void {
     const refused = frame.filters.find((filter) => !maySubscribe(connection.identity, filter));
     if (refused !== undefined) {
       connection.sendError('forbidden', `filters: not allowed to subscribe to ${refused}`, frame.id);
       return;
     }
-    const overLimit = this.subscribeWithinLimits(connection, frame.filters);
+    const overLimit = this.#overLimit(connection, frame.filters);
     if (overLimit !== null) {
       if (!this.#strike(connection, 'subscription limit exceeded repeatedly')) {
         connection.sendError('too_large', `filters: ${overLimit}`, frame.id);
       }
       return;
     }
+    if (frame.since !== undefined) {
+      this.recoveries
+        .subscribe(
+          connection,
+          { ...frame, since: frame.since },
+          (filter) => this.registry.subscribe(connection, filter),
+          (filters) => this.sendRetained(connection, filters),
+        )
+        .catch((error: unknown) => {
+          connection.log.error({ err: error }, 'recovery failed');
+          connection.sendError('internal', 'the hub failed to recover missed messages', frame.id);
+        });
+      return;
+    }
+    for (const filter of frame.filters) this.registry.subscribe(connection, filter);
     connection.sendJson(frame.id === undefined ? { type: 'ack' } : { type: 'ack', ref: frame.id });
     this.sendRetained(connection, frame.filters);
   }

@@ -9,6 +9,12 @@ import { filterBytes, type SubscriptionUsage } from './subscription-limits.js';
 
 const NOTHING: SubscriptionUsage = Object.freeze({ count: 0, bytes: 0 });
 
+/** Told of every (connection, filter) subscription made and ended, so the bus routes by interest. */
+export interface InterestSink {
+  watch(filter: string): void;
+  unwatch(filter: string): void;
+}
+
 export class ConnectionRegistry {
   readonly subscriptions = new SubscriptionIndex<Connection>();
   readonly #byId = new Map<string, Connection>();
@@ -17,6 +23,9 @@ export class ConnectionRegistry {
   /** Subscription index memory held, by connection id and by token id. */
   readonly #connectionUsage = new Map<string, SubscriptionUsage>();
   readonly #tokenUsage = new Map<string, SubscriptionUsage>();
+
+  constructor(private readonly interest: InterestSink = { watch() {}, unwatch() {} }) {}
+
   get size(): number {
     return this.#byId.size;
   }
@@ -37,6 +46,7 @@ export class ConnectionRegistry {
     this.#byDevice.set(deviceId, connection);
     // A device hears its own commands without subscribing (SPEC "Topics").
     this.subscriptions.add(topics.commands(deviceId), connection);
+    this.interest.watch(topics.commands(deviceId));
     return previous;
   }
 
@@ -52,6 +62,7 @@ export class ConnectionRegistry {
     const deviceId = connection.identity.deviceId;
     if (deviceId === undefined) return false;
     this.subscriptions.remove(topics.commands(deviceId), connection);
+    this.interest.unwatch(topics.commands(deviceId));
     if (this.#byDevice.get(deviceId) !== connection) return false;
     this.#byDevice.delete(deviceId);
     return true;
@@ -61,11 +72,13 @@ export class ConnectionRegistry {
     if (connection.filters.has(filter)) return;
     connection.filters.add(filter);
     this.subscriptions.add(filter, connection);
+    this.interest.watch(filter);
     this.#account(connection, filter, 1);
   }
 
   unsubscribe(connection: Connection, filter: string): void {
     if (!connection.filters.delete(filter)) return;
+    this.interest.unwatch(filter);
     this.#account(connection, filter, -1);
     // The implicit command subscription of a device shares the index; keep it when the client had the same filter.
     const deviceId = connection.identity.deviceId;

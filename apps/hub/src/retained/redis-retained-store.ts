@@ -3,25 +3,24 @@
  * bus delivers retained messages), and writes through to a Redis hash that a newly started instance
  * loads, so it knows the presence of devices that connected before it did.
  */
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { BusMessage } from '../bus/bus.js';
-import { createRedis } from '../cluster/redis-client.js';
+import { createRedis, type RedisClient, type RedisTarget } from '../cluster/redis-client.js';
 import { MemoryRetainedStore, type RetainedStore } from './retained-store.js';
 
 export class RedisRetainedStore implements RetainedStore {
   readonly #local = new MemoryRetainedStore();
 
   private constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly key: string,
     private readonly logger: Logger,
   ) {}
 
-  static async connect(url: string, prefix: string, logger: Logger): Promise<RedisRetainedStore> {
-    const redis = createRedis(url, logger, 'retained store', 'commands');
+  static async connect(target: RedisTarget, prefix: string, logger: Logger): Promise<RedisRetainedStore> {
+    const redis = createRedis(target, logger, 'retained store', 'commands');
     await redis.connect();
-    const store = new RedisRetainedStore(redis, `${prefix}:retained`, logger);
+    const store = new RedisRetainedStore(redis, `{${prefix}}:retained`, logger);
     for (const text of Object.values(await redis.hgetall(store.key))) {
       store.#local.set(JSON.parse(text) as BusMessage);
     }
