@@ -4,7 +4,7 @@
  * guess what was wrong.
  */
 import { readFileSync } from 'node:fs';
-import { deviceIdSchema, formatPath, nameSchema } from '@edgewire/protocol';
+import { deviceIdSchema, formatPath, nameSchema, unitSchema } from '@edgewire/protocol';
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { HubUrlError, normaliseHubUrl } from './connection/hub-url.js';
@@ -41,7 +41,8 @@ const byteSize = z.union([
 ]);
 
 const metricName = nameSchema;
-const unit = z.string().min(1).max(32);
+// The hub refuses a frame whose unit it would not store, so a bad unit must stop the agent at start.
+const unit = unitSchema;
 
 /** How one parsed field becomes a reading: value × scale + offset. */
 const fieldMappingSchema = z.strictObject({

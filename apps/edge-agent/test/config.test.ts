@@ -67,6 +67,16 @@ sensors:
     expect(message).toContain(`${path}:6: sensors[0].baudRate`);
   });
 
+  it('refuses a unit the hub would refuse (a spreadsheet formula), naming the key', () => {
+    const path = file(`${minimal}sensors:
+  - type: simulated
+    signals: [{ metric: temperature, unit: '=HYPERLINK("http://x")', min: 18, max: 24 }]
+`);
+    expect(errorOf(() => loadConfig(path))).toMatch(
+      /sensors\[0\]\.signals\[0\]\.unit: expected 1-32 letters/,
+    );
+  });
+
   it('names a missing required key', () => {
     const message = errorOf(() => loadConfig(file('hub:\n  url: ws://hub:8080\n')));
     expect(message).toMatch(/deviceId: required/);

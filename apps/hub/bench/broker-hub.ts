@@ -7,6 +7,7 @@
  */
 import { startHub } from '../src/hub.js';
 import type { TelemetrySink } from '../src/ingest/telemetry-sink.js';
+import { type ProcessUsage, processUsage } from './hub-process.js';
 
 /** Acks every batch on the next tick and stores nothing: keeps the database out of broker figures. */
 function discardingSink(): TelemetrySink {
@@ -33,11 +34,8 @@ export interface BrokerHubReady {
   readerToken: string;
 }
 
-export interface BrokerHubUsage {
+export interface BrokerHubUsage extends ProcessUsage {
   type: 'usage';
-  cpuSeconds: number;
-  rssBytes: number;
-  heapUsedBytes: number;
 }
 
 const devices = Number(process.env.BENCH_DEVICES ?? 10);
@@ -71,16 +69,7 @@ process.send!(ready);
 
 process.on('message', async (message: { type: string; gc?: boolean }) => {
   if (message.type === 'usage') {
-    // Several passes: the first frees objects whose finalisers release more.
-    if (message.gc) for (let i = 0; i < 3; i++) globalThis.gc?.();
-    const cpu = process.cpuUsage();
-    const memory = process.memoryUsage();
-    const usage: BrokerHubUsage = {
-      type: 'usage',
-      cpuSeconds: (cpu.user + cpu.system) / 1e6,
-      rssBytes: memory.rss,
-      heapUsedBytes: memory.heapUsed,
-    };
+    const usage: BrokerHubUsage = { type: 'usage', ...processUsage(message.gc ?? false) };
     process.send!(usage);
   }
   if (message.type === 'close') {

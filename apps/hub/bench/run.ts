@@ -14,6 +14,7 @@ const BENCHMARKS = [
   'handshakes.ts',
   'one-address.ts',
   'fleet-reconnect.ts',
+  'abuse.ts',
   'cluster.ts',
   'recovery.ts',
   'ingest.ts',

@@ -29,9 +29,11 @@ import type { HubConfig } from './config.js';
 import type { ConnectionManager } from './connections/connection-manager.js';
 import type { ConnectionRegistry } from './connections/registry.js';
 import { websocketRoutes } from './connections/websocket-routes.js';
+import { apiGuard } from './http/api-guard.js';
 import { healthRoutes } from './http/health-routes.js';
 import { metricsRoutes } from './http/metrics-routes.js';
 import type { TelemetrySink } from './ingest/telemetry-sink.js';
+import type { LogSummary } from './log-summary.js';
 import { HubStats } from './stats.js';
 import type { Database } from './storage/database.js';
 import { historyRoutes } from './telemetry/history-routes.js';
@@ -54,14 +56,29 @@ export interface AppParts {
   /** The operators' API (SPEC "Operators' HTTP API"), one table. */
   apiRoutes: readonly ApiRoute[];
   authorizeRead(request: FastifyRequest, filter: string): Promise<void>;
+  /** Where refused `/api` requests are logged, summed up per address. */
+  apiRefusalLog: LogSummary;
 }
 
 /** How long shutdown waits for clients to answer the 1001 close before cutting them. */
 const SHUTDOWN_GRACE_MS = 3000;
 
+/**
+ * A handshake (or request) not fully received within `timeoutMs` is answered 408 and closed, instead
+ * of after Node's 60 s for headers, checked every 30 s; upgraded sockets are no longer subject to it.
+ */
+function serverTimeouts(timeoutMs: number) {
+  return {
+    requestTimeout: timeoutMs,
+    headersTimeout: timeoutMs,
+    connectionsCheckingInterval: Math.min(1000, Math.ceil(timeoutMs / 4)),
+  };
+}
+
 /** Fastify's types tie an instance to http.Server; an https.Server serves the same requests. */
-function httpsServerFactory(tls: { cert: Buffer; key: Buffer }): FastifyServerFactory {
-  return (handler) => createHttpsServer(tls, handler) as unknown as Server;
+function httpsServerFactory(tls: { cert: Buffer; key: Buffer }, timeoutMs: number): FastifyServerFactory {
+  return (handler) =>
+    createHttpsServer({ ...tls, ...serverTimeouts(timeoutMs) }, handler) as unknown as Server;
 }
 
 export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
@@ -74,7 +91,8 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
     trustProxy: config.trustProxy,
     // Device ids may be 128 characters; the default (100) would answer 414 instead of checking them.
     routerOptions: { maxParamLength: 256 },
-    ...(parts.tls ? { serverFactory: httpsServerFactory(parts.tls) } : {}),
+    http: serverTimeouts(config.handshakeTimeoutMs),
+    ...(parts.tls ? { serverFactory: httpsServerFactory(parts.tls, config.handshakeTimeoutMs) } : {}),
   });
 
   // Every TCP connection, upgraded or not: a socket left hanging mid-upgrade must not block shutdown.
@@ -99,6 +117,8 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
       for (const socket of sockets) socket.destroy();
     },
   });
+  // Throttling first: a flood must not reach the session and token lookups behind access control.
+  await app.register(apiGuard, { limits: config, stats, refusalLog: parts.apiRefusalLog });
   // Before any route: every route must declare who may call it, and one hook enforces it.
   installAccessControl(app, { callers: parts.callers, origins: parts.origins });
   app.setErrorHandler(answerError);

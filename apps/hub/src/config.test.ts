@@ -18,6 +18,23 @@ describe('loadConfig', () => {
     expect(config.databaseUrl).toBeUndefined();
   });
 
+  it('has a safe default for every abuse limit', () => {
+    expect(loadConfig({})).toMatchObject({
+      subscribeRate: 20,
+      maxSubscriptions: 256,
+      maxSubscriptionBytes: 512 * 1024,
+      maxSubscriptionsPerToken: 4096,
+      maxSubscriptionBytesPerToken: 8 * 1024 * 1024,
+      invalidFrameTolerance: 50,
+      logSummarySec: 10,
+      logSummaryBurst: 10,
+      apiRatePerAddress: 50,
+      apiAuthFailuresPerMinute: 30,
+      maxConnectionsPerAddress: 1000,
+      handshakeTimeoutMs: 10_000,
+    });
+  });
+
   it('reads the environment', () => {
     const config = loadConfig({
       EDGEWIRE_PORT: '9000',
@@ -35,6 +52,15 @@ describe('loadConfig', () => {
     ['EDGEWIRE_MAX_FRAME_BYTES', '-1'],
     ['EDGEWIRE_LOG_LEVEL', 'loud'],
     ['DATABASE_URL', 'not a url'],
+    ['EDGEWIRE_MAX_SUBSCRIPTIONS', '0'],
+    ['EDGEWIRE_MAX_SUBSCRIPTION_BYTES', '100'],
+    ['EDGEWIRE_SUBSCRIBE_RATE', 'fast'],
+    ['EDGEWIRE_INVALID_FRAME_TOLERANCE', '1.5'],
+    ['EDGEWIRE_LOG_SUMMARY_SEC', '0'],
+    ['EDGEWIRE_API_RATE', '-5'],
+    ['EDGEWIRE_API_AUTH_FAILURES', 'many'],
+    ['EDGEWIRE_MAX_CONNECTIONS_PER_ADDRESS', '0'],
+    ['EDGEWIRE_HANDSHAKE_TIMEOUT_MS', '10'],
   ])('stops on a bad %s, naming it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^${name}: `));

@@ -144,6 +144,48 @@ const settings = {
    * a whole fleet shares one address, and after a hub restart all of it reconnects at once.
    */
   handshakeRatePerAddress: { env: 'EDGEWIRE_HANDSHAKE_RATE_PER_ADDRESS', schema: positiveInt.default(500) },
+  /** Sustained `sub`/`unsub` frames per second one connection may send (burst: 5 s worth). */
+  subscribeRate: { env: 'EDGEWIRE_SUBSCRIBE_RATE', schema: positiveInt.default(20) },
+  /** Filters one connection may hold. */
+  maxSubscriptions: { env: 'EDGEWIRE_MAX_SUBSCRIPTIONS', schema: positiveInt.default(256) },
+  /** Subscription-index memory one connection's filters may take (estimated, see subscription-limits.ts). */
+  maxSubscriptionBytes: {
+    env: 'EDGEWIRE_MAX_SUBSCRIPTION_BYTES',
+    schema: positiveInt.min(16 * 1024).default(512 * 1024),
+  },
+  /** Filters all connections of one token may hold together (on this instance). */
+  maxSubscriptionsPerToken: {
+    env: 'EDGEWIRE_MAX_SUBSCRIPTIONS_PER_TOKEN',
+    schema: positiveInt.default(4096),
+  },
+  /** Subscription-index memory all connections of one token may take together (on this instance). */
+  maxSubscriptionBytesPerToken: {
+    env: 'EDGEWIRE_MAX_SUBSCRIPTION_BYTES_PER_TOKEN',
+    schema: positiveInt.min(16 * 1024).default(8 * 1024 * 1024),
+  },
+  /** Invalid frames within 10 s after which the connection is closed with 4008. */
+  invalidFrameTolerance: { env: 'EDGEWIRE_INVALID_FRAME_TOLERANCE', schema: positiveInt.default(50) },
+  /** Repeated log events (invalid frames, refused handshakes) are summed up in one line this often. */
+  logSummarySec: {
+    env: 'EDGEWIRE_LOG_SUMMARY_SEC',
+    schema: z.coerce.number().positive().max(3600).default(10),
+  },
+  /** Repeated log events of one kind logged in full per summary interval before they are only counted. */
+  logSummaryBurst: { env: 'EDGEWIRE_LOG_SUMMARY_BURST', schema: nonNegativeInt.default(10) },
+  /** `/api` requests per second accepted from one address (burst: 5 s worth). */
+  apiRatePerAddress: { env: 'EDGEWIRE_API_RATE', schema: positiveInt.default(50) },
+  /** `/api` requests answered 401 per minute per address before the address gets 429 for a while. */
+  apiAuthFailuresPerMinute: { env: 'EDGEWIRE_API_AUTH_FAILURES', schema: positiveInt.default(30) },
+  /** Live WebSocket connections from one address (on this instance). */
+  maxConnectionsPerAddress: {
+    env: 'EDGEWIRE_MAX_CONNECTIONS_PER_ADDRESS',
+    schema: positiveInt.default(1000),
+  },
+  /** How long a client may take to send a complete request (a handshake's headers included). */
+  handshakeTimeoutMs: {
+    env: 'EDGEWIRE_HANDSHAKE_TIMEOUT_MS',
+    schema: positiveInt.min(100).max(600_000).default(10_000),
+  },
   /** Connections of one device within a minute before it is told to back off (flapping). */
   deviceConnectsPerMinute: { env: 'EDGEWIRE_DEVICE_CONNECTS_PER_MINUTE', schema: positiveInt.default(15) },
   /** How long a looked-up token is trusted without asking the database again; revocation clears it. */

@@ -38,6 +38,7 @@ import { ConnectionRegistry } from './connections/registry.js';
 import { createMetrics } from './http/metrics.js';
 import { TelemetryIngest } from './ingest/telemetry-ingest.js';
 import type { TelemetrySink } from './ingest/telemetry-sink.js';
+import { LogSummary } from './log-summary.js';
 import { createLogger } from './logger.js';
 import { SessionStore } from './operators/session-store.js';
 import { SignIn } from './operators/sign-in.js';
@@ -155,6 +156,18 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
     });
     const tokenCache = new TokenCache(adminParts.tokens, config.tokenCacheMs);
     const admin = new AdminService(adminParts);
+    // Events a client can repeat at will are logged at a bounded rate (first ones in full, then a summary).
+    const summarised = (message: string, level: 'info' | 'warn', keyName: string) => {
+      const summary = new LogSummary(logger, {
+        message,
+        level,
+        keyName,
+        intervalMs: config.logSummarySec * 1000,
+        burst: config.logSummaryBurst,
+      });
+      cleanups.push(async () => summary.close());
+      return summary;
+    };
     const recoveries = new Recoveries(bus);
     const frames = new FrameHandler(
       registry,
@@ -163,6 +176,7 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
       stats,
       config,
       recoveries,
+      summarised('invalid frame', 'warn', 'conn'),
     );
     const clusterState = redis ? createRedis(redis, logger, 'cluster state', 'commands') : undefined;
     if (clusterState) {
@@ -211,10 +225,17 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
     const slots = clusterState && lease ? new RedisSlots(clusterState, lease, logger) : new MemorySlots();
     const sessions = new SessionStore(database, config);
     const origins = new OriginPolicy(config.allowedOrigins);
-    const handshake = new Handshake(tokenCache, slots, stats, config, {
-      origins,
-      find: (secret) => sessions.find(secret),
-    });
+    const handshake = new Handshake(
+      tokenCache,
+      slots,
+      stats,
+      config,
+      summarised('handshake refused', 'info', 'address'),
+      {
+        origins,
+        find: (secret) => sessions.find(secret),
+      },
+    );
     const adminSecret = randomBytes(32).toString('base64url');
     const callers = new CallerResolver(sessions, adminParts.apiTokens, adminSecret);
     const signIn = new SignIn(
@@ -247,6 +268,7 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
         sessionMaxSec: config.sessionMaxSec,
       }),
       authorizeRead: createReadAuthorizer(tokenCache, callers),
+      apiRefusalLog: summarised('api request refused', 'info', 'address'),
     });
     cleanups.unshift(() => app.close());
     await app.listen({ host: config.host, port: config.port });

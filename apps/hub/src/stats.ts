@@ -7,6 +7,10 @@ export class HubStats {
   readonly framesOut = new Map<string, number>();
   readonly errors = new Map<string, number>();
   readonly handshakeRefusals = new Map<string, number>();
+  /** Requests and frames refused by an abuse limit, by limit (`subscriptions`, `api_rate`, …). */
+  readonly limitRefusals = new Map<string, number>();
+  /** Connections closed with 4008, by what the client kept doing. */
+  readonly policyCloses = new Map<string, number>();
   deliveries = 0;
   drops = 0;
 

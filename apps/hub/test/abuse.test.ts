@@ -1,18 +1,12 @@
 /** Bad input and abuse: errors that keep the connection usable, size limit, rate limit, slow consumers, liveness. */
 import { afterEach, expect, it } from 'vitest';
-import { connect, startTestHub, type TestHub } from './hub-harness.js';
+import { connect, metric, startTestHub, type TestHub } from './hub-harness.js';
 
 let hub: TestHub | undefined;
 afterEach(async () => {
   await hub?.close();
   hub = undefined;
 });
-
-async function metric(h: TestHub, line: string): Promise<number> {
-  const text = await (await fetch(`${h.url}/metrics`)).text();
-  const found = text.split('\n').find((l) => l.startsWith(`${line} `));
-  return found === undefined ? 0 : Number(found.split(' ')[1]);
-}
 
 it('answers each kind of bad frame with an error naming the problem, logs and counts it, and stays usable', async () => {
   hub = await startTestHub();

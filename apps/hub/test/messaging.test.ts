@@ -93,22 +93,6 @@ describe('sub', () => {
     );
   });
 
-  it('keeps $ topics away from filters that start with a wildcard', async () => {
-    const everything = await client([{ filter: '#', access: 'readwrite' }], '#');
-    const system = await client([{ filter: '$SYS/#', access: 'read' }], '$SYS/#');
-    const publisher = await client([
-      { filter: '$SYS/#', access: 'readwrite' },
-      { filter: 'marker', access: 'readwrite' },
-    ]);
-    publisher.send({ type: 'pub', topic: '$SYS/load', payload: 0.5 });
-    publisher.send({ type: 'pub', topic: 'marker', payload: 'marker' });
-    expect(await system.nextOfType('msg')).toMatchObject({ topic: '$SYS/load' });
-    await everything.noneBefore(
-      (f) => f.type === 'msg' && f.topic === '$SYS/load',
-      (f) => f.type === 'msg' && f.topic === 'marker',
-    );
-  });
-
   it('stops delivering after unsub', async () => {
     const sub = await client([{ filter: 'x/#', access: 'readwrite' }], 'x/#');
     sub.send({ type: 'unsub', id: 'u', filters: ['x/#'] });
@@ -150,6 +134,29 @@ describe('pub', () => {
     const admin = await client([{ filter: '#', access: 'readwrite' }]);
     admin.send({ type: 'pub', id: 's', topic: 'devices/dev-x/status', payload: { online: true } });
     expect(await admin.nextOfType('error')).toMatchObject({ code: 'forbidden', ref: 's' });
+  });
+
+  it("refuses $ topics whatever the grant: they are the hub's", async () => {
+    const system = await client(
+      [
+        { filter: '$SYS/#', access: 'read' },
+        { filter: 'marker', access: 'read' },
+      ],
+      '$SYS/#,marker',
+    );
+    const publisher = await client([
+      { filter: '$SYS/#', access: 'readwrite' },
+      { filter: 'marker', access: 'readwrite' },
+    ]);
+    publisher.send({ type: 'pub', id: 'd', topic: '$SYS/load', payload: 0.5, retain: true });
+    const error = await publisher.nextOfType('error');
+    expect(error).toMatchObject({ code: 'forbidden', ref: 'd' });
+    expect(error.message).toMatch(/\$SYS\/load is reserved: only the hub publishes it/);
+    publisher.send({ type: 'pub', topic: 'marker', payload: 'marker' });
+    await system.noneBefore(
+      (f) => f.type === 'msg' && f.topic === '$SYS/load',
+      (f) => f.type === 'msg' && f.topic === 'marker',
+    );
   });
 });
 

@@ -3,7 +3,7 @@
  * hub, the agent and the dashboard cannot drift apart.
  */
 import { z } from 'zod';
-import { filterSchema, nameSchema, permissionSchema, topicSchema } from './identity.js';
+import { filterSchema, nameSchema, permissionSchema, topicSchema, unitSchema } from './identity.js';
 
 /** Readings in one telemetry frame; an agent sends larger backlogs as several frames. */
 export const MAX_READINGS_PER_FRAME = 5000;
@@ -38,7 +38,7 @@ export const readingSchema = z.object({
   metric: nameSchema,
   value: z.number(),
   ts: timestampSchema,
-  unit: z.string().max(32).optional(),
+  unit: unitSchema.optional(),
 });
 export type Reading = z.output<typeof readingSchema>;
 

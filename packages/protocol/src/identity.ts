@@ -13,6 +13,16 @@ export const deviceIdSchema = z.string().regex(DEVICE_ID_PATTERN, NAME_RULE);
 /** A metric, command or sensor name. */
 export const nameSchema = z.string().regex(NAME_PATTERN, NAME_RULE);
 
+/**
+ * A reading's unit: what instruments print (`°C`, `%`, `m/s²`, `µg/m³`, `kWh`, `€/MWh`, `1/min`).
+ * Text that a spreadsheet would run as a formula (`=…`, `+…`, `-…`, `@…`) or that breaks lines is
+ * refused where it enters, so it cannot come back out of a CSV export.
+ */
+export const UNIT_PATTERN = /^[\p{L}\p{N}%°‰\p{Sc}][\p{L}\p{N}%°‰\p{Sc} /.·*^()_-]{0,31}$/u;
+export const UNIT_RULE =
+  'expected 1-32 letters, digits, spaces or % ° ‰ / . · * ^ ( ) _ -, starting with a letter, digit, %, ° or a currency sign';
+export const unitSchema = z.string().regex(UNIT_PATTERN, UNIT_RULE);
+
 /** A string checked by one of the topic validators, which say in words what is wrong. */
 const checkedString = (check: (value: string) => string | null) =>
   z.string().superRefine((value, ctx) => {

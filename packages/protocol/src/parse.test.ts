@@ -55,6 +55,9 @@ describe('parseClientFrame', () => {
       /^readings\[0\]\.metric: expected 1-128 letters/,
     );
     expect(errorOf(telemetry([]))).toMatch(/^readings: /);
+    expect(errorOf(telemetry([reading({ unit: '=HYPERLINK("http://x","y")' })]))).toMatch(
+      /^readings\[0\]\.unit: expected 1-32 letters/,
+    );
     expect(errorOf('{"type":"telemetry","seq":-1,"readings":[]}')).toMatch(/^seq: /);
     expect(errorOf('{"type":"telemetry","seq":1.5,"readings":[]}')).toMatch(/^seq: /);
     expect(errorOf('{"type":"sub"}')).toBe('filters: expected an array, got nothing (the field is required)');
@@ -64,6 +67,27 @@ describe('parseClientFrame', () => {
     expect(errorOf('{"type":"pub","topic":"a/+","payload":1}')).toBe(
       'topic: topic must not contain the wildcards + or #',
     );
+  });
+
+  it('takes the units instruments print and refuses formulas and line breaks', () => {
+    for (const unit of ['°C', '%', 'm/s²', 'µg/m³', 'kWh', '€/MWh', '1/min', 'W m-2', 'Ω', 'dB(A)', 'ppm']) {
+      expect(parseClientFrame(telemetry([reading({ unit })])).ok, unit).toBe(true);
+    }
+    for (const unit of [
+      '=1+1',
+      '+cmd|x',
+      '-2+3',
+      '@SUM(A1)',
+      '\tC',
+      '\rC',
+      'C\nx',
+      'a,b',
+      '"C"',
+      '',
+      'x'.repeat(33),
+    ]) {
+      expect(parseClientFrame(telemetry([reading({ unit })])).ok, JSON.stringify(unit)).toBe(false);
+    }
   });
 
   it('refuses what is not a frame object', () => {

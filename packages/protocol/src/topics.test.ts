@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { contains, filterError, isValidFilter, isValidTopic, matches, topicError } from './topics.js';
+import {
+  contains,
+  filterError,
+  isValidFilter,
+  isValidTopic,
+  matches,
+  reservedTopicWriter,
+  topicError,
+} from './topics.js';
 
 describe('topic and filter validation', () => {
   it('accepts the shapes MQTT allows', () => {
@@ -93,5 +101,41 @@ describe('contains (may a grant on outer subscribe to inner?)', () => {
     expect(contains('+/x', '$SYS/x')).toBe(false);
     expect(contains('#', '+/x')).toBe(true);
     expect(contains('$SYS/#', '$SYS/monitor/+')).toBe(true);
+  });
+});
+
+describe('reservedTopicWriter (who alone may pub to a reserved topic)', () => {
+  it('reserves $ topics, device telemetry and status for the hub', () => {
+    for (const topic of [
+      '$SYS/load',
+      '$admin/tokens',
+      'devices/pi-1/telemetry/temp',
+      'devices/pi-1/telemetry',
+      'devices/pi-1/telemetry/a/b',
+      'devices/pi-1/status',
+      'devices/pi-1/status/extra',
+    ]) {
+      expect(reservedTopicWriter(topic), topic).toEqual({ writer: 'hub' });
+    }
+  });
+
+  it('reserves command results for the device they belong to', () => {
+    expect(reservedTopicWriter('devices/pi-1/cmd-result/reboot')).toEqual({
+      writer: 'device',
+      deviceId: 'pi-1',
+    });
+  });
+
+  it('leaves other topics, commands included, to grants', () => {
+    for (const topic of [
+      'devices/pi-1/cmd/reboot',
+      'devices/pi-1',
+      'devices',
+      'plant/telemetry/x',
+      'a$/b',
+      'devices//x',
+    ]) {
+      expect(reservedTopicWriter(topic), topic).toBeNull();
+    }
   });
 });

@@ -109,4 +109,33 @@ export const topics = {
   command: (deviceId: string, name: string) => `devices/${deviceId}/cmd/${name}`,
   /** Filter that delivers every command for one device. */
   commands: (deviceId: string) => `devices/${deviceId}/cmd/#`,
+  commandResult: (deviceId: string, name: string) => `devices/${deviceId}/cmd-result/${name}`,
 } as const;
+
+/** Who alone may `pub` to a reserved topic. */
+export type TopicWriter =
+  | { readonly writer: 'hub' }
+  | { readonly writer: 'device'; readonly deviceId: string };
+
+const HUB_WRITES: TopicWriter = { writer: 'hub' };
+
+/**
+ * The one publisher a reserved topic admits, whatever grants say, or `null` for a free topic (SPEC
+ * "Topics"): `$…` topics, `devices/{id}/telemetry[/…]` and `devices/{id}/status[/…]` are written by
+ * the hub alone (devices send readings as `telemetry` frames, so the live view and the history never
+ * disagree); `devices/{id}/cmd-result[/…]` by that device alone. `topic` is assumed valid.
+ */
+export function reservedTopicWriter(topic: string): TopicWriter | null {
+  if (topic.startsWith('$')) return HUB_WRITES;
+  const levels = topic.split(SEPARATOR, 4);
+  if (levels.length < 3 || levels[0] !== 'devices') return null;
+  switch (levels[2]) {
+    case 'telemetry':
+    case 'status':
+      return HUB_WRITES;
+    case 'cmd-result':
+      return { writer: 'device', deviceId: levels[1]! };
+    default:
+      return null;
+  }
+}

@@ -6,6 +6,10 @@ import type { TokenCache } from './token-cache.js';
 import type { TokenRecord } from './token-store.js';
 
 const BEARER = /^Bearer +(\S+)$/i;
+/** A query parameter with such a name is a credential in the URL, where proxies and logs would keep it. */
+const CREDENTIAL_PARAM = /token|auth|key|secret|pass|bearer|credential|session|jwt|sig/i;
+/** A value that is a credential whatever its parameter is called: one of our tokens, a bearer value, a JWT. */
+const CREDENTIAL_VALUE = /(?<![A-Za-z0-9_-])ewt_[A-Za-z0-9_-]{40,}|^bearer\s|^eyJ[A-Za-z0-9_-]*\.eyJ/i;
 /** Longer "tokens" are not ours; refusing them early spares hashing megabytes of header. */
 const MAX_TOKEN_LENGTH = 512;
 
@@ -18,6 +22,36 @@ export class CredentialError extends Error {
     readonly retryAfterSec?: number,
   ) {
     super(message);
+  }
+}
+
+/** The parts of a request that say how it presents credentials. */
+export interface PresentedRequest {
+  readonly raw: { readonly rawHeaders: readonly string[] };
+  readonly query: unknown;
+}
+
+/**
+ * Refuses (400) credentials presented where they must not be: in the URL, under any parameter name,
+ * where proxies and logs keep them; or in two `Authorization` headers, of which a proxy and the hub
+ * might believe different ones.
+ */
+export function checkCredentialPlacement(request: PresentedRequest): void {
+  const { rawHeaders } = request.raw;
+  let authorizations = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.toLowerCase() === 'authorization') authorizations++;
+  }
+  if (authorizations > 1) throw new CredentialError(400, 'send one Authorization header, not several');
+  const query = (request.query ?? {}) as Record<string, unknown>;
+  for (const [name, value] of Object.entries(query)) {
+    const values = Array.isArray(value) ? value : [value];
+    if (
+      CREDENTIAL_PARAM.test(name) ||
+      values.some((v) => typeof v === 'string' && CREDENTIAL_VALUE.test(v))
+    ) {
+      throw new CredentialError(400, 'credentials belong in the Authorization header, never in the URL');
+    }
   }
 }
 

@@ -8,23 +8,30 @@ import type {} from '@fastify/websocket';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { sessionCookie } from '../api/callers.js';
 import type { OriginPolicy } from '../api/origin.js';
-import type { ConnectionSlots } from '../cluster/connection-slots.js';
+import { type ConnectionSlots, MemorySlots } from '../cluster/connection-slots.js';
 import type { ConnectionIdentity } from '../connections/connection.js';
 import { SlidingWindowCounter } from '../connections/rate-limit.js';
+import {
+  type SubscriptionLimits,
+  subscriptionLimitError,
+  usageOf,
+} from '../connections/subscription-limits.js';
+import type { LogSummary } from '../log-summary.js';
 import type { OperatorSession } from '../operators/session-store.js';
 import { maySubscribe } from '../permissions/policy.js';
 import { HubStats } from '../stats.js';
-import { authenticate, CredentialError } from './credentials.js';
+import { authenticate, CredentialError, checkCredentialPlacement } from './credentials.js';
 import { HandshakeAdmission, type HandshakeRateLimits } from './handshake-admission.js';
 import type { TokenCache } from './token-cache.js';
 
-/** A query parameter with such a name is a credential in the URL, where proxies and logs would keep it. */
-const CREDENTIAL_PARAM = /token|auth|key|secret|pass|bearer|credential|session|jwt|sig/i;
-/** What a client over its token's `maxConnections` is told to wait. */
+/** What a client over its token's `maxConnections`, or its address's, is told to wait. */
 const SLOTS_RETRY_AFTER_SEC = 5;
+const NO_SUBSCRIPTIONS = { count: 0, bytes: 0 };
 
-export interface HandshakeLimits extends HandshakeRateLimits {
+export interface HandshakeLimits extends HandshakeRateLimits, SubscriptionLimits {
   readonly deviceConnectsPerMinute: number;
+  /** Live connections from one address (on this instance). */
+  readonly maxConnectionsPerAddress: number;
 }
 
 /** What a successful handshake hands to the WebSocket handler. */
@@ -58,12 +65,16 @@ export class Handshake {
   readonly #accepted = new WeakMap<FastifyRequest['raw'], AcceptedHandshake>();
   readonly #admission: HandshakeAdmission;
   readonly #deviceConnects: SlidingWindowCounter;
+  /** Live connections per remote address: a slot per connection, like the token's. */
+  readonly #addressConnections = new MemorySlots();
 
   constructor(
     private readonly tokens: TokenCache,
     private readonly slots: ConnectionSlots,
     private readonly stats: HubStats,
-    limits: HandshakeLimits,
+    private readonly limits: HandshakeLimits,
+    /** Refusals are logged per address: the first ones in full, then summed up per interval. */
+    private readonly refusalLog: LogSummary,
     private readonly operators?: OperatorHandshake,
   ) {
     this.#admission = new HandshakeAdmission(limits);
@@ -86,10 +97,12 @@ export class Handshake {
     } catch (error) {
       if (!(error instanceof CredentialError)) throw error;
       HubStats.bump(this.stats.handshakeRefusals, String(error.statusCode));
-      request.log.info(
-        { status: error.statusCode, reason: error.message, device: deviceId, address: request.ip },
-        'handshake refused',
-      );
+      this.refusalLog.note(request.ip, {
+        status: error.statusCode,
+        reason: error.message,
+        device: deviceId,
+        address: request.ip,
+      });
       if (error.statusCode === 401) reply.header('www-authenticate', 'Bearer');
       if (error.retryAfterSec !== undefined) reply.header('retry-after', String(error.retryAfterSec));
       await reply.code(error.statusCode).send({ error: error.statusCode, message: error.message });
@@ -104,10 +117,7 @@ export class Handshake {
   }
 
   async #check(request: FastifyRequest, deviceId: string | undefined): Promise<AcceptedHandshake> {
-    const query = request.query as Record<string, unknown>;
-    if (Object.keys(query).some((name) => CREDENTIAL_PARAM.test(name))) {
-      throw new CredentialError(400, 'credentials belong in the Authorization header, never in the URL');
-    }
+    checkCredentialPlacement(request);
     if (deviceId !== undefined && !DEVICE_ID_PATTERN.test(deviceId)) {
       throw new CredentialError(400, 'malformed device id');
     }
@@ -148,10 +158,24 @@ export class Handshake {
       const backOff = this.#deviceConnects.hit(deviceId);
       if (backOff > 0) throw new CredentialError(429, 'device is reconnecting too often', backOff);
     }
-    const release = await this.slots.reserve(record.id, record.maxConnections);
-    if (!release)
+    const releaseAddress = await this.#addressConnections.reserve(
+      request.ip,
+      this.limits.maxConnectionsPerAddress,
+    );
+    if (!releaseAddress) {
+      HubStats.bump(this.stats.limitRefusals, 'connections_per_address');
+      throw new CredentialError(429, 'too many connections from this address', SLOTS_RETRY_AFTER_SEC);
+    }
+    const releaseToken = await this.slots.reserve(record.id, record.maxConnections);
+    if (!releaseToken) {
+      releaseAddress();
       throw new CredentialError(429, 'maxConnections reached for this token', SLOTS_RETRY_AFTER_SEC);
-    // The slot is the TCP connection's: it comes back when the socket closes, upgraded or not.
+    }
+    const release = () => {
+      releaseAddress();
+      releaseToken();
+    };
+    // The slots are the TCP connection's: they come back when the socket closes, upgraded or not.
     if (request.raw.socket.destroyed) release();
     else request.raw.socket.once('close', release);
     this.tokens.noteUse(record.id, (error) => request.log.warn({ err: error }, 'recording token use failed'));
@@ -197,6 +221,13 @@ export class Handshake {
       if (!maySubscribe(identity, filter))
         throw new CredentialError(403, `Topics: not allowed to subscribe to ${filter}`);
     }
+    const overLimit = subscriptionLimitError(
+      this.limits,
+      NO_SUBSCRIPTIONS,
+      NO_SUBSCRIPTIONS,
+      usageOf(new Set(filters)),
+    );
+    if (overLimit !== null) throw new CredentialError(400, `Topics: ${overLimit}`);
     return filters;
   }
 }

@@ -1,7 +1,9 @@
 /**
  * Token lookups with a short memory: a device fleet reconnecting after a hub restart would otherwise
  * send one query per handshake. Revocation events clear it (see `hub.ts`), so the memory never
- * outlives a change made through the hub; the TTL bounds changes made behind its back.
+ * outlives a change made through the hub; the TTL bounds changes made behind its back. Unknown tokens
+ * are remembered for as long, so a client repeating a wrong token costs one query per TTL, not one per
+ * request (a new token cannot be among them: it is 256 fresh random bits).
  */
 import { hashToken, sameSecret } from './secrets.js';
 import type { TokenRecord, TokenStore } from './token-store.js';
@@ -13,6 +15,8 @@ const TOUCH_INTERVAL_MS = 60_000;
 
 export class TokenCache {
   readonly #entries = new Map<string, { record: TokenRecord; until: number }>();
+  /** Hashes of tokens the store did not know, and until when that answer stands. */
+  readonly #unknown = new Map<string, number>();
   readonly #touched = new Map<string, number>();
 
   constructor(
@@ -26,9 +30,16 @@ export class TokenCache {
     const now = Date.now();
     const cached = this.#entries.get(hash);
     if (cached && cached.until > now) return cached.record;
+    if ((this.#unknown.get(hash) ?? 0) > now) return undefined;
     const record = await this.store.findByHash(hash);
     // The index found the row by hash; this comparison is the one that decides, in constant time.
-    if (!record || !sameSecret(record.hash, hash)) return undefined;
+    if (!record || !sameSecret(record.hash, hash)) {
+      if (this.ttlMs > 0) {
+        if (this.#unknown.size >= MAX_ENTRIES) this.#unknown.clear();
+        this.#unknown.set(hash, now + this.ttlMs);
+      }
+      return undefined;
+    }
     if (this.ttlMs > 0) {
       if (this.#entries.size >= MAX_ENTRIES) this.#entries.clear();
       this.#entries.set(hash, { record, until: now + this.ttlMs });

@@ -104,8 +104,10 @@ export class ConnectionManager {
       heartbeatSec: this.options.heartbeatSec,
       permissions: identity.permissions,
     });
-    for (const filter of handshake.topics) registry.subscribe(connection, filter);
-    frames.sendRetained(connection, handshake.topics);
+    // The handshake checked the per-connection limits; what the token's other connections hold may still refuse them.
+    const overLimit = frames.subscribeWithinLimits(connection, handshake.topics);
+    if (overLimit === null) frames.sendRetained(connection, handshake.topics);
+    else connection.sendError('too_large', `Topics: ${overLimit}`);
     if (identity.deviceId !== undefined) this.options.presence.set(identity.deviceId, true);
     return connection;
   }

@@ -14,7 +14,7 @@ import type { Principal } from '../permissions/policy.js';
 import { HubStats } from '../stats.js';
 import { CloseCode } from './close-codes.js';
 import { PreparedMessage } from './prepared-message.js';
-import { TokenBucket } from './rate-limit.js';
+import { StrikeCount, TokenBucket } from './rate-limit.js';
 import type { WriteCoalescer } from './write-coalescer.js';
 
 export interface ConnectionIdentity extends Principal {
@@ -33,7 +33,12 @@ export interface ConnectionLimits {
   readonly slowConsumerGraceMs: number;
   readonly publishRate: number;
   readonly publishBurst: number;
+  /** `sub`/`unsub` frames per second (burst: 5 s worth). */
+  readonly subscribeRate: number;
 }
+
+/** The window within which refused and invalid frames are counted against the tolerances. */
+export const STRIKE_WINDOW_MS = 10_000;
 
 /** A closing socket that does not finish the close handshake is cut after this long. */
 const CLOSE_TIMEOUT_MS = 2000;
@@ -43,9 +48,11 @@ export class Connection {
   /** Filters the client subscribed to (the device's implicit command filter is not among them). */
   readonly filters = new Set<string>();
   readonly publishBucket: TokenBucket;
-  /** Rate-limited frames since `strikeWindowStart`. */
-  strikes = 0;
-  strikeWindowStart = 0;
+  readonly subscribeBucket: TokenBucket;
+  /** Frames refused for a rate or subscription limit. */
+  readonly strikes = new StrikeCount(STRIKE_WINDOW_MS);
+  /** Frames that failed validation. */
+  readonly invalidFrames = new StrikeCount(STRIKE_WINDOW_MS);
   /** Pings sent without a pong since. */
   missedPongs = 0;
   /** Set when a newer connection of the device (on any instance) took over: its end is not "offline". */
@@ -77,6 +84,7 @@ export class Connection {
     private readonly stats: HubStats,
   ) {
     this.publishBucket = new TokenBucket(limits.publishRate, limits.publishBurst);
+    this.subscribeBucket = new TokenBucket(limits.subscribeRate, limits.subscribeRate * 5);
     this.#plain = socket.extensions === '';
   }
 
@@ -145,7 +153,8 @@ export class Connection {
     this.stats.drops++;
     const now = Date.now();
     this.#overCapSince ??= now;
-    if (now - this.#overCapSince >= this.limits.slowConsumerGraceMs) {
+    if (now - this.#overCapSince >= this.limits.slowConsumerGraceMs && !this.#closing) {
+      HubStats.bump(this.stats.policyCloses, 'slow_consumer');
       this.close(CloseCode.policy, 'too slow to keep up');
     }
   }

@@ -1,6 +1,7 @@
 /**
  * What the hub does with each frame a client sends: parse and validate (bad input gets an `error`
- * and the connection stays usable), rate-limit publications, check permissions, then act.
+ * and the connection stays usable, up to a tolerance), rate-limit commands, check permissions and
+ * subscription limits, then act. Refusals a client keeps provoking end in a policy close (4008).
  */
 import { type PubFrame, parseClientFrame, type SubFrame, type UnsubFrame } from '@edgewire/protocol';
 import type { RawData } from 'ws';
@@ -9,18 +10,21 @@ import { msgFrame } from '../bus/local-fanout.js';
 import type { Recoveries } from '../bus/recovery.js';
 import type { TelemetryIngest } from '../ingest/telemetry-ingest.js';
 import type { JsonValue } from '../json.js';
-import { mayPublish, maySubscribe } from '../permissions/policy.js';
+import type { LogSummary } from '../log-summary.js';
+import { maySubscribe, publishRefusal } from '../permissions/policy.js';
 import { HubStats } from '../stats.js';
 import { CloseCode } from './close-codes.js';
 import type { Connection } from './connection.js';
+import type { TokenBucket } from './rate-limit.js';
 import type { ConnectionRegistry } from './registry.js';
+import { type SubscriptionLimits, subscriptionLimitError, usageOf } from './subscription-limits.js';
 
-export interface RateLimitPolicy {
-  /** Rate-limited frames within `STRIKE_WINDOW_MS` after which the connection is closed with 4008. */
+export interface FramePolicy extends SubscriptionLimits {
+  /** Frames refused for a rate or subscription limit within 10 s before the connection is closed with 4008. */
   readonly publishStrikes: number;
+  /** Invalid frames within 10 s before the connection is closed with 4008. */
+  readonly invalidFrameTolerance: number;
 }
-
-const STRIKE_WINDOW_MS = 10_000;
 
 export class FrameHandler {
   constructor(
@@ -28,8 +32,10 @@ export class FrameHandler {
     private readonly broker: Broker,
     private readonly ingest: TelemetryIngest,
     private readonly stats: HubStats,
-    private readonly policy: RateLimitPolicy,
+    private readonly policy: FramePolicy,
     private readonly recoveries: Recoveries,
+    /** Where invalid frames are logged: the first ones in full, then summed up per interval. */
+    private readonly invalidFrameLog: LogSummary,
   ) {}
 
   handle(connection: Connection, data: RawData, isBinary: boolean): void {
@@ -48,47 +54,113 @@ export class FrameHandler {
     HubStats.bump(this.stats.framesIn, frame.type);
     switch (frame.type) {
       case 'sub':
-        this.#subscribe(connection, frame);
+        if (this.#withinRate(connection, connection.subscribeBucket, 'subscribe', frame.id)) {
+          this.#subscribe(connection, frame);
+        }
         return;
       case 'unsub':
-        this.#unsubscribe(connection, frame);
+        if (this.#withinRate(connection, connection.subscribeBucket, 'subscribe', frame.id)) {
+          this.#unsubscribe(connection, frame);
+        }
         return;
       case 'pub':
-        if (this.#withinRate(connection, frame.id)) this.#publish(connection, frame);
+        if (this.#withinRate(connection, connection.publishBucket, 'publish', frame.id)) {
+          this.#publish(connection, frame);
+        }
         return;
       case 'telemetry':
-        if (this.#withinRate(connection, frame.id)) this.ingest.handle(connection, frame);
+        if (this.#withinRate(connection, connection.publishBucket, 'publish', frame.id)) {
+          this.ingest.handle(connection, frame);
+        }
         return;
+    }
+  }
+
+  /**
+   * Subscribes `connection` to `filters` when they fit its subscription limits (and its token's);
+   * otherwise subscribes to none of them and returns why, in words for an `error` frame.
+   */
+  subscribeWithinLimits(connection: Connection, filters: readonly string[]): string | null {
+    const refusal = this.#overLimit(connection, filters);
+    if (refusal === null) for (const filter of filters) this.registry.subscribe(connection, filter);
+    return refusal;
+  }
+
+  /** Delivers the retained messages matching `filters`, each topic once. */
+  sendRetained(connection: Connection, filters: readonly string[]): void {
+    const seen = new Set<string>();
+    for (const filter of filters) {
+      for (const message of this.broker.retained.matching(filter)) {
+        if (seen.has(message.topic)) continue;
+        seen.add(message.topic);
+        connection.send(msgFrame(message, true), 'msg');
+      }
     }
   }
 
   #invalid(connection: Connection, problem: string, ref?: string | number): void {
     HubStats.bump(this.stats.framesIn, 'invalid');
-    connection.log.warn({ problem }, 'invalid frame');
+    this.invalidFrameLog.note(connection.id, {
+      conn: connection.id,
+      device: connection.identity.deviceId,
+      problem,
+    });
+    if (connection.invalidFrames.hit() > this.policy.invalidFrameTolerance) {
+      this.#policyClose(connection, 'invalid_frames', 'too many invalid frames');
+      return;
+    }
     connection.sendError('invalid_frame', problem, ref);
   }
 
-  #withinRate(connection: Connection, ref: string | number | undefined): boolean {
-    if (connection.publishBucket.take()) return true;
-    const now = Date.now();
-    if (connection.strikes === 0 || now - connection.strikeWindowStart > STRIKE_WINDOW_MS) {
-      connection.strikes = 0;
-      connection.strikeWindowStart = now;
+  /** Takes a token from `bucket`; without one the frame is refused, and counted as a strike. */
+  #withinRate(
+    connection: Connection,
+    bucket: TokenBucket,
+    kind: 'publish' | 'subscribe',
+    ref: string | number | undefined,
+  ): boolean {
+    if (bucket.take()) return true;
+    HubStats.bump(this.stats.limitRefusals, `${kind}_rate`);
+    if (!this.#strike(connection, `${kind} rate limit exceeded repeatedly`)) {
+      const doing = kind === 'publish' ? 'publishing' : 'subscribing and unsubscribing';
+      connection.sendError('rate_limited', `${doing} too fast: slow down`, ref);
     }
-    connection.strikes++;
-    if (connection.strikes > this.policy.publishStrikes) {
-      connection.log.warn({ strikes: connection.strikes }, 'publish rate limit exceeded repeatedly');
-      connection.close(CloseCode.policy, 'publish rate limit exceeded repeatedly');
-      return false;
-    }
-    connection.sendError('rate_limited', 'publishing too fast: slow down', ref);
     return false;
+  }
+
+  /** Counts a refused frame; past the tolerance closes the connection (4008) and returns true. */
+  #strike(connection: Connection, reason: string): boolean {
+    if (connection.strikes.hit() <= this.policy.publishStrikes) return false;
+    this.#policyClose(connection, 'refused_frames', reason);
+    return true;
+  }
+
+  #policyClose(connection: Connection, kind: string, reason: string): void {
+    HubStats.bump(this.stats.policyCloses, kind);
+    connection.log.warn({ reason }, 'policy close');
+    connection.close(CloseCode.policy, reason);
+  }
+
+  /** Why `filters` would break `connection`'s subscription limits (counted), or `null`. */
+  #overLimit(connection: Connection, filters: readonly string[]): string | null {
+    const added = usageOf(new Set(filters.filter((filter) => !connection.filters.has(filter))));
+    const usage = this.registry.usage(connection);
+    const refusal = subscriptionLimitError(this.policy, usage.connection, usage.token, added);
+    if (refusal !== null) HubStats.bump(this.stats.limitRefusals, 'subscriptions');
+    return refusal;
   }
 
   #subscribe(connection: Connection, frame: SubFrame): void {
     const refused = frame.filters.find((filter) => !maySubscribe(connection.identity, filter));
     if (refused !== undefined) {
       connection.sendError('forbidden', `filters: not allowed to subscribe to ${refused}`, frame.id);
+      return;
+    }
+    const overLimit = this.#overLimit(connection, frame.filters);
+    if (overLimit !== null) {
+      if (!this.#strike(connection, 'subscription limit exceeded repeatedly')) {
+        connection.sendError('too_large', `filters: ${overLimit}`, frame.id);
+      }
       return;
     }
     if (frame.since !== undefined) {
@@ -110,26 +182,15 @@ export class FrameHandler {
     this.sendRetained(connection, frame.filters);
   }
 
-  /** Delivers the retained messages matching `filters`, each topic once. */
-  sendRetained(connection: Connection, filters: readonly string[]): void {
-    const seen = new Set<string>();
-    for (const filter of filters) {
-      for (const message of this.broker.retained.matching(filter)) {
-        if (seen.has(message.topic)) continue;
-        seen.add(message.topic);
-        connection.send(msgFrame(message, true), 'msg');
-      }
-    }
-  }
-
   #unsubscribe(connection: Connection, frame: UnsubFrame): void {
     for (const filter of frame.filters) this.registry.unsubscribe(connection, filter);
     connection.sendJson(frame.id === undefined ? { type: 'ack' } : { type: 'ack', ref: frame.id });
   }
 
   #publish(connection: Connection, frame: PubFrame): void {
-    if (!mayPublish(connection.identity, frame.topic)) {
-      connection.sendError('forbidden', `topic: not allowed to publish to ${frame.topic}`, frame.id);
+    const refusal = publishRefusal(connection.identity, frame.topic);
+    if (refusal !== null) {
+      connection.sendError('forbidden', refusal, frame.id);
       return;
     }
     this.broker.publish(frame.topic, frame.payload as JsonValue, frame.retain ?? false);

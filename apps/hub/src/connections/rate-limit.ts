@@ -1,4 +1,7 @@
-/** Rate limiting primitives: a token bucket, buckets per key, and a per-key count within a window. */
+/**
+ * Rate limiting primitives: a token bucket, buckets per key, a per-key count within a sliding window,
+ * and a count of strikes within a window.
+ */
 
 export class TokenBucket {
   #tokens: number;
@@ -25,6 +28,11 @@ export class TokenBucket {
   waitSec(now = performance.now()): number {
     this.#refill(now);
     return this.#tokens >= 1 ? 0 : Math.ceil((1 - this.#tokens) / this.ratePerSec);
+  }
+
+  /** Gives back a token taken for something that turned out not to count. */
+  giveBack(): void {
+    this.#tokens = Math.min(this.burst, this.#tokens + 1);
   }
 
   /** True when the bucket is back to full, i.e. it remembers nothing worth keeping. */
@@ -64,6 +72,11 @@ export class KeyedBuckets {
     return bucket.take(now) ? 0 : Math.max(1, bucket.waitSec(now));
   }
 
+  /** Gives back a token `take` took for `key`. */
+  giveBack(key: string): void {
+    this.#buckets.get(key)?.giveBack();
+  }
+
   #prune(now: number): void {
     for (const [key, bucket] of this.#buckets) if (bucket.isFull(now)) this.#buckets.delete(key);
   }
@@ -95,5 +108,25 @@ export class SlidingWindowCounter {
   #prune(now: number): void {
     const since = now - this.windowMs;
     for (const [key, times] of this.#events) if (times.every((t) => t <= since)) this.#events.delete(key);
+  }
+}
+
+/**
+ * Strikes (refused or invalid frames) within a window that starts at the first strike after the
+ * previous window ended: a client that errs now and then never reaches a tolerance meant for floods.
+ */
+export class StrikeCount {
+  #count = 0;
+  #windowStart = 0;
+
+  constructor(private readonly windowMs: number) {}
+
+  /** Records a strike; the number of strikes in the current window, this one included. */
+  hit(now = Date.now()): number {
+    if (this.#count === 0 || now - this.#windowStart > this.windowMs) {
+      this.#count = 0;
+      this.#windowStart = now;
+    }
+    return ++this.#count;
   }
 }

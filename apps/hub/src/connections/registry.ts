@@ -1,9 +1,13 @@
 /**
  * Every live connection of this hub instance, found by id, by device and by token, and the
- * subscription index that fan-out matches topics against.
+ * subscription index that fan-out matches topics against, with what each connection and each
+ * token holds in it (for the subscription limits).
  */
 import { SubscriptionIndex, topics } from '@edgewire/protocol';
 import type { Connection } from './connection.js';
+import { filterBytes, type SubscriptionUsage } from './subscription-limits.js';
+
+const NOTHING: SubscriptionUsage = Object.freeze({ count: 0, bytes: 0 });
 
 /** Told of every (connection, filter) subscription made and ended, so the bus routes by interest. */
 export interface InterestSink {
@@ -16,6 +20,9 @@ export class ConnectionRegistry {
   readonly #byId = new Map<string, Connection>();
   readonly #byDevice = new Map<string, Connection>();
   readonly #byToken = new Map<string, Set<Connection>>();
+  /** Subscription index memory held, by connection id and by token id. */
+  readonly #connectionUsage = new Map<string, SubscriptionUsage>();
+  readonly #tokenUsage = new Map<string, SubscriptionUsage>();
 
   constructor(private readonly interest: InterestSink = { watch() {}, unwatch() {} }) {}
 
@@ -46,11 +53,8 @@ export class ConnectionRegistry {
   /** Removes a connection and its subscriptions. Returns true when it was the device's live one. */
   remove(connection: Connection): boolean {
     if (!this.#byId.delete(connection.id)) return false;
-    for (const filter of connection.filters) {
-      this.subscriptions.remove(filter, connection);
-      this.interest.unwatch(filter);
-    }
-    connection.filters.clear();
+    for (const filter of connection.filters) this.unsubscribe(connection, filter);
+    this.#connectionUsage.delete(connection.id);
     const tokenId = connection.identity.tokenId;
     const ofToken = this.#byToken.get(tokenId);
     ofToken?.delete(connection);
@@ -69,11 +73,13 @@ export class ConnectionRegistry {
     connection.filters.add(filter);
     this.subscriptions.add(filter, connection);
     this.interest.watch(filter);
+    this.#account(connection, filter, 1);
   }
 
   unsubscribe(connection: Connection, filter: string): void {
     if (!connection.filters.delete(filter)) return;
     this.interest.unwatch(filter);
+    this.#account(connection, filter, -1);
     // The implicit command subscription of a device shares the index; keep it when the client had the same filter.
     const deviceId = connection.identity.deviceId;
     if (deviceId !== undefined && filter === topics.commands(deviceId)) return;
@@ -82,6 +88,28 @@ export class ConnectionRegistry {
 
   byId(id: string): Connection | undefined {
     return this.#byId.get(id);
+  }
+
+  /** What `connection`, and all connections of its token, hold in the subscription index. */
+  usage(connection: Connection): { connection: SubscriptionUsage; token: SubscriptionUsage } {
+    return {
+      connection: this.#connectionUsage.get(connection.id) ?? NOTHING,
+      token: this.#tokenUsage.get(connection.identity.tokenId) ?? NOTHING,
+    };
+  }
+
+  #account(connection: Connection, filter: string, sign: 1 | -1): void {
+    const bytes = sign * filterBytes(filter);
+    for (const [usages, key] of [
+      [this.#connectionUsage, connection.id],
+      [this.#tokenUsage, connection.identity.tokenId],
+    ] as const) {
+      const usage = usages.get(key) ?? { count: 0, bytes: 0 };
+      usage.count += sign;
+      usage.bytes += bytes;
+      if (usage.count === 0) usages.delete(key);
+      else usages.set(key, usage);
+    }
   }
 
   device(deviceId: string): Connection | undefined {

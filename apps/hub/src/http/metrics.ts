@@ -70,6 +70,20 @@ export function createMetrics(stats: HubStats, connections: ConnectionRegistry):
     'status',
     () => stats.handshakeRefusals,
   );
+  mirroredCounter(
+    registry,
+    'edgewire_limit_refusals_total',
+    'Frames, handshakes and API requests refused by an abuse limit, by limit',
+    'limit',
+    () => stats.limitRefusals,
+  );
+  mirroredCounter(
+    registry,
+    'edgewire_policy_closes_total',
+    'Connections closed with 4008, by cause',
+    'cause',
+    () => stats.policyCloses,
+  );
   new Counter({
     name: 'edgewire_deliveries_total',
     help: 'Messages delivered to subscribers',

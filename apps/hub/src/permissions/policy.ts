@@ -1,30 +1,15 @@
 /**
  * Who may subscribe to and publish on what (SPEC "Identities and credentials"): grants are checked
- * with `contains` for subscriptions and `matches` for publications; a device additionally owns its
- * telemetry and command-result topics. Status topics are the hub's alone, so presence cannot be forged.
+ * with `contains` for subscriptions and `matches` for publications. Reserved topics come first and
+ * no grant opens them (SPEC "Topics"): telemetry, status and `$…` topics are the hub's alone, so
+ * readings, retained values and presence cannot be forged; a device's command results are its own.
  */
-import { contains, matches, type Permission, topics } from '@edgewire/protocol';
+import { contains, matches, type Permission, reservedTopicWriter, topics } from '@edgewire/protocol';
 
 export interface Principal {
   readonly tokenId: string;
   readonly deviceId: string | undefined;
   readonly permissions: readonly Permission[];
-}
-
-/** Topics only the hub publishes: `devices/{id}/status` and every `$…` topic (e.g. `$admin/…`). */
-function isHubOwned(topic: string): boolean {
-  if (topic.startsWith('$')) return true;
-  const levels = topic.split('/');
-  return levels.length === 3 && levels[0] === 'devices' && levels[2] === 'status';
-}
-
-function isOwnDeviceTopic(principal: Principal, topic: string): boolean {
-  const id = principal.deviceId;
-  if (id === undefined) return false;
-  const prefix = `devices/${id}/`;
-  if (!topic.startsWith(prefix)) return false;
-  const rest = topic.slice(prefix.length);
-  return rest.startsWith('telemetry/') || rest.startsWith('cmd-result/');
 }
 
 export function maySubscribe(principal: Principal, filter: string): boolean {
@@ -33,8 +18,19 @@ export function maySubscribe(principal: Principal, filter: string): boolean {
   return principal.permissions.some((grant) => contains(grant.filter, filter));
 }
 
-export function mayPublish(principal: Principal, topic: string): boolean {
-  if (isHubOwned(topic)) return false;
-  if (isOwnDeviceTopic(principal, topic)) return true;
-  return principal.permissions.some((grant) => grant.access === 'readwrite' && matches(grant.filter, topic));
+/** Why `principal` may not publish to `topic`, in words for the `error` frame, or `null` when it may. */
+export function publishRefusal(principal: Principal, topic: string): string | null {
+  const reserved = reservedTopicWriter(topic);
+  if (reserved?.writer === 'hub') {
+    return `topic: ${topic} is reserved: only the hub publishes it (devices send readings as telemetry frames)`;
+  }
+  if (reserved?.writer === 'device') {
+    return reserved.deviceId === principal.deviceId
+      ? null
+      : `topic: ${topic} is reserved: only device ${reserved.deviceId} publishes its command results`;
+  }
+  const granted = principal.permissions.some(
+    (grant) => grant.access === 'readwrite' && matches(grant.filter, topic),
+  );
+  return granted ? null : `topic: not allowed to publish to ${topic}`;
 }
