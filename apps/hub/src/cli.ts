@@ -56,7 +56,7 @@ async function withAdmin<T>(work: (admin: AdminApi) => Promise<T>): Promise<T> {
     }
   }
   const logger = pino({ level: 'warn' });
-  const database = await openMigratedDatabase(config, logger);
+  const { database } = await openMigratedDatabase(config, logger);
   try {
     // With Redis, hubs running elsewhere hear the change and close the connections it affects.
     const bus = config.redisUrl
@@ -119,7 +119,7 @@ export function buildCli(): Command {
     .action(async () => {
       const config = loadConfig();
       const logger = createLogger(config.logLevel);
-      const database = await openMigratedDatabase(config, logger);
+      const { database } = await openMigratedDatabase(config, logger);
       await database.close();
       logger.info('database is up to date');
     });

@@ -34,7 +34,11 @@ import { MemoryRetainedStore } from './retained/retained-store.js';
 import { HubStats } from './stats.js';
 import { type Database, openDatabase } from './storage/database.js';
 import { migrate } from './storage/migrate.js';
+import { readingsStorageOptionsFromEnv } from './storage/migrations/0002_readings.js';
 import { migrations } from './storage/migrations/index.js';
+import { prepareReadingsStorage } from './telemetry/readings-storage.js';
+import { RollupAdvance } from './telemetry/rollup-advance.js';
+import type { StorageMode } from './telemetry/storage-mode.js';
 import { TelemetryWriter } from './telemetry/telemetry-writer.js';
 
 export interface HubOptions extends Partial<HubConfig> {
@@ -61,15 +65,25 @@ export interface RunningHub {
   close(): Promise<void>;
 }
 
-/** Opens the configured database and applies pending migrations. */
-export async function openMigratedDatabase(config: HubConfig, logger: Logger): Promise<Database> {
+/**
+ * Opens the configured database, applies pending migrations and the readings storage settings
+ * (`EDGEWIRE_CHUNK_INTERVAL`, `EDGEWIRE_COMPRESS_AFTER`, `EDGEWIRE_RETENTION` from `env`), and says
+ * which storage mode it runs in (and why not TimescaleDB, when not).
+ */
+export async function openMigratedDatabase(
+  config: HubConfig,
+  logger: Logger,
+  env: Record<string, string | undefined> = process.env,
+): Promise<{ database: Database; storageMode: StorageMode }> {
+  const storageOptions = readingsStorageOptionsFromEnv(env);
   // PGlite gets a directory of its own, so the hub's other files (admin endpoint) never mix with its data.
   const pgliteDir = config.dataDir === undefined ? undefined : join(config.dataDir, 'pgdata');
   const database = await openDatabase({ url: config.databaseUrl, dataDir: pgliteDir });
   try {
     const applied = await migrate(database, migrations);
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
-    return database;
+    const storageMode = await prepareReadingsStorage(database, storageOptions, logger);
+    return { database, storageMode };
   } catch (error) {
     await database.close();
     throw error;
@@ -80,7 +94,7 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
   const { telemetrySink, logDestination, env, ...overrides } = options;
   const config = loadConfig(env ?? process.env, overrides);
   const logger = createLogger(config.logLevel, logDestination);
-  const database = await openMigratedDatabase(config, logger);
+  const { database, storageMode } = await openMigratedDatabase(config, logger, env ?? process.env);
   const cleanups: Array<() => Promise<void>> = [() => database.close()];
   try {
     const stats = new HubStats();
@@ -95,8 +109,15 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
           maxQueueBytes: config.storageQueueBytes,
           batchReadings: config.storageBatchReadings,
           batchDelayMs: config.storageBatchDelayMs,
+          storageMode,
         });
     cleanups.unshift(() => sink.close());
+    if (storageMode !== 'timescaledb') {
+      // Stopped before the writer's last flush, which needs no advance: its late rows roll themselves up.
+      const rollups = new RollupAdvance({ database, logger });
+      rollups.start();
+      cleanups.unshift(() => rollups.close());
+    }
 
     const bus = config.redisUrl
       ? await RedisBus.connect(config.redisUrl, config.redisPrefix, logger)
@@ -154,7 +175,7 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const url = `http://${host}:${port}`;
     if (config.dataDir) writeLocalAdmin(config.dataDir, { url, secret: adminSecret, pid: process.pid });
-    logger.info({ url, storage: database.driver }, 'hub listening');
+    logger.info({ url, driver: database.driver, storage: storageMode }, 'hub listening');
 
     let closing: Promise<void> | undefined;
     const close = () => {
