@@ -14,6 +14,8 @@ describe('loadConfig', () => {
       perMessageDeflate: false,
       trustProxy: false,
       deviceConnectsPerMinute: 15,
+      historyMaxPoints: 20_000,
+      maxMetricsPerDevice: 1000,
     });
     expect(config.databaseUrl).toBeUndefined();
   });
@@ -35,6 +37,8 @@ describe('loadConfig', () => {
     ['EDGEWIRE_MAX_FRAME_BYTES', '-1'],
     ['EDGEWIRE_LOG_LEVEL', 'loud'],
     ['DATABASE_URL', 'not a url'],
+    ['EDGEWIRE_HISTORY_MAX_POINTS', '0'],
+    ['EDGEWIRE_MAX_METRICS_PER_DEVICE', 'many'],
   ])('stops on a bad %s, naming it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^${name}: `));

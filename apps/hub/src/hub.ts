@@ -26,6 +26,7 @@ import { FrameHandler } from './connections/frame-handler.js';
 import { Heartbeat } from './connections/heartbeat.js';
 import { ConnectionRegistry } from './connections/registry.js';
 import { createMetrics } from './http/metrics.js';
+import { MetricLimit } from './ingest/metric-limit.js';
 import { TelemetryIngest } from './ingest/telemetry-ingest.js';
 import type { TelemetrySink } from './ingest/telemetry-sink.js';
 import { createLogger } from './logger.js';
@@ -36,6 +37,7 @@ import { type Database, openDatabase } from './storage/database.js';
 import { migrate } from './storage/migrate.js';
 import { readingsStorageOptionsFromEnv } from './storage/migrations/0002_readings.js';
 import { migrations } from './storage/migrations/index.js';
+import { listMetrics } from './telemetry/history.js';
 import { prepareReadingsStorage } from './telemetry/readings-storage.js';
 import { RollupAdvance } from './telemetry/rollup-advance.js';
 import type { StorageMode } from './telemetry/storage-mode.js';
@@ -131,7 +133,18 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
     const store = new TokenStore(database);
     const tokenCache = new TokenCache(store, config.tokenCacheMs);
     const admin = new AdminService(store, bus);
-    const frames = new FrameHandler(registry, broker, new TelemetryIngest(broker, sink, bus), stats, config);
+    const frames = new FrameHandler(
+      registry,
+      broker,
+      new TelemetryIngest(
+        broker,
+        sink,
+        bus,
+        new MetricLimit(config.maxMetricsPerDevice, (deviceId) => listMetrics(database, deviceId)),
+      ),
+      stats,
+      config,
+    );
     const connections = new ConnectionManager({
       registry,
       broker,

@@ -93,7 +93,10 @@ export class ConnectionManager {
     });
     for (const filter of handshake.topics) registry.subscribe(connection, filter);
     frames.sendRetained(connection, handshake.topics);
-    if (identity.deviceId !== undefined) publishPresence(broker, identity.deviceId, true);
+    if (identity.deviceId !== undefined) {
+      frames.deviceConnected(connection);
+      publishPresence(broker, identity.deviceId, true);
+    }
     return connection;
   }
 

@@ -30,6 +30,11 @@ export class FrameHandler {
     private readonly policy: RateLimitPolicy,
   ) {}
 
+  /** A device connected: telemetry ingest gets ready for its frames. */
+  deviceConnected(connection: Connection): void {
+    this.ingest.deviceConnected(connection);
+  }
+
   handle(connection: Connection, data: RawData, isBinary: boolean): void {
     if (connection.closing) return;
     if (isBinary) {

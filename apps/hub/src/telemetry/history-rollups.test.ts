@@ -8,12 +8,13 @@ import type { Aggregate, Reading } from '@edgewire/protocol';
 import { type SQL, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, DRIVERS, type TestDatabase } from '../../test/databases.js';
+import { expectSameAsRaw } from '../../test/history-compare.js';
 import { storeReadings } from '../../test/readings.js';
 import type { Database } from '../storage/database.js';
 import { migrate } from '../storage/migrate.js';
 import { migrations } from '../storage/migrations/index.js';
 import { ROLLUP_STATE } from '../storage/rollups.js';
-import { type HistoryRequest, historyQuery, planPieces, readHistory } from './history.js';
+import { type HistoryRequest, historyQuery, planPieces } from './history.js';
 import { RollupAdvance } from './rollup-advance.js';
 import { detectStorageMode, type StorageMode } from './storage-mode.js';
 
@@ -42,58 +43,6 @@ function randomReadings(random: () => number, metrics: string[], start: number, 
     }
   }
   return out;
-}
-
-/** The answer computed by SQL straight from the raw rows, independently of the hub's query. */
-async function rawAnswer(
-  database: Database,
-  r: HistoryRequest,
-): Promise<Map<string, Array<[number, number]>>> {
-  const value: Record<Aggregate, SQL> = {
-    avg: sql`avg(value)`,
-    min: sql`min(value)`,
-    max: sql`max(value)`,
-    count: sql`count(*)::float8`,
-    last: sql`(array_agg(value order by time desc))[1]`,
-  };
-  const at = (ms: number) => sql`(timestamptz 'epoch' + ${ms}::bigint * interval '1 millisecond')`;
-  const rows = await database.rows<{ metric: string; t: number; v: number }>(sql`
-    select metric,
-      (extract(epoch from date_bin(${r.bucketMs}::bigint * interval '1 millisecond', time, timestamptz 'epoch')) * 1000)::float8 as t,
-      ${value[r.agg]}::float8 as v
-    from readings where device_id = ${r.deviceId} and time >= ${at(r.from)} and time < ${at(r.to)}
-    group by 1, 2 order by 1, 2`);
-  const out = new Map<string, Array<[number, number]>>();
-  for (const row of rows) {
-    const list = out.get(row.metric) ?? [];
-    list.push([Number(row.t), Number(row.v)]);
-    out.set(row.metric, list);
-  }
-  return out;
-}
-
-async function expectSameAsRaw(database: Database, mode: StorageMode, r: HistoryRequest): Promise<void> {
-  const want = await rawAnswer(database, r);
-  const got = await readHistory(database, mode, r);
-  const context = `${r.agg} over [${r.from}, ${r.to}) by ${r.bucketMs} ms`;
-  expect(
-    got.series.map((s) => s.metric),
-    context,
-  ).toEqual([...want.keys()]);
-  for (const series of got.series) {
-    const expected = want.get(series.metric)!;
-    expect(
-      series.points.map((p) => p.t),
-      context,
-    ).toEqual(expected.map(([t]) => t));
-    series.points.forEach((p, i) => {
-      const v = expected[i]![1];
-      // Averages are sums over differently grouped rows: equal up to floating-point rounding.
-      if (r.agg === 'avg')
-        expect(Math.abs(p.v - v), context).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(v)));
-      else expect(p.v, context).toBe(v);
-    });
-  }
 }
 
 /** Random ragged ranges and buckets over [start, end), each aggregate. */

@@ -72,29 +72,51 @@ export function bucketCount(from: number, to: number, bucketMs: number): number 
   return Math.floor((to - 1) / bucketMs) - Math.floor(from / bucketMs) + 1;
 }
 
+/** How many points one answer may carry, and how many series it will have. */
+export interface AnswerBudget {
+  /** Points in one answer, all series together (`EDGEWIRE_HISTORY_MAX_POINTS`). */
+  maxPointsPerAnswer: number;
+  /** Series the answer will hold: the metrics asked for, or every metric of the device. */
+  series: number;
+}
+
 /**
- * Fills in the defaults (last hour, a bucket fitting `maxPoints`) and checks that an explicit bucket
- * keeps within it. Errors name the parameter to change.
+ * Fills in the defaults (last hour, a bucket fitting the point budget) and checks that an explicit
+ * bucket keeps within it. The budget of a series is `maxPoints`, or its share of the answer's points
+ * when that is smaller. Errors name the parameter to change.
  */
 export function resolveHistoryRequest(
   deviceId: string,
   query: HistoryQuery,
   now: number,
+  budget: AnswerBudget = { maxPointsPerAnswer: Number.POSITIVE_INFINITY, series: 1 },
 ): { ok: true; request: HistoryRequest } | { ok: false; error: string } {
+  const series = Math.max(1, budget.series);
+  const perSeries = Math.min(query.maxPoints, Math.floor(budget.maxPointsPerAnswer / series));
+  if (perSeries < 1) {
+    return {
+      ok: false,
+      error: `metric: ${series} series would exceed the ${budget.maxPointsPerAnswer} points one answer may carry; name fewer metrics`,
+    };
+  }
+  const limit =
+    perSeries < query.maxPoints
+      ? `${perSeries} per series (${budget.maxPointsPerAnswer} points per answer over ${series} series)`
+      : `maxPoints (${query.maxPoints})`;
   // The schema already ensured from < to when both are given; a lone future `from` gets a one-millisecond range.
   const to = query.to ?? Math.max(now, (query.from ?? 0) + 1);
   const from = query.from ?? to - DEFAULT_RANGE_MS;
   let bucketMs = query.bucket;
   if (bucketMs === undefined) {
-    bucketMs = BUCKET_LADDER.find((b) => bucketCount(from, to, b) <= query.maxPoints);
+    bucketMs = BUCKET_LADDER.find((b) => bucketCount(from, to, b) <= perSeries);
     // Beyond the ladder: whole weeks, as many as it takes.
-    bucketMs ??= Math.ceil((to - from) / (query.maxPoints - 1 || 1) / (7 * DAY)) * 7 * DAY;
+    bucketMs ??= Math.ceil((to - from) / (perSeries - 1 || 1) / (7 * DAY)) * 7 * DAY;
   } else {
     const count = bucketCount(from, to, bucketMs);
-    if (count > query.maxPoints) {
+    if (count > perSeries) {
       return {
         ok: false,
-        error: `bucket: ${formatBucket(bucketMs)} gives ${count} points over this range, more than maxPoints (${query.maxPoints}); choose a larger bucket or a shorter range`,
+        error: `bucket: ${formatBucket(bucketMs)} gives ${count} points over this range, more than ${limit}; choose a larger bucket or a shorter range`,
       };
     }
   }
@@ -304,6 +326,14 @@ export async function readHistory(
     agg: request.agg,
     series: [...series.values()],
   };
+}
+
+/** Every metric `deviceId` has stored, in byte order. */
+export async function listMetrics(database: Database, deviceId: string): Promise<string[]> {
+  const rows = await database.rows<{ metric: string | null }>(sql`
+    with recursive metrics(metric) as (${metricsOf(deviceId, undefined)})
+    select metric from metrics where metric is not null`);
+  return rows.map((r) => r.metric!);
 }
 
 /** The newest reading of every metric of a device. */
