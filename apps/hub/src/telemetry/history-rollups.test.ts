@@ -7,16 +7,14 @@
 import type { Aggregate, Reading } from '@edgewire/protocol';
 import { type SQL, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, DRIVERS, type TestDatabase } from '../../test/databases.js';
+import { DRIVERS, type TestDatabase } from '../../test/databases.js';
 import { expectSameAsRaw } from '../../test/history-compare.js';
-import { storeReadings } from '../../test/readings.js';
+import { openReadingsDatabase, prng, storeReadings } from '../../test/readings.js';
 import type { Database } from '../storage/database.js';
-import { migrate } from '../storage/migrate.js';
-import { migrations } from '../storage/migrations/index.js';
 import { ROLLUP_STATE } from '../storage/rollups.js';
 import { type HistoryRequest, historyQuery, planPieces } from './history.js';
 import { RollupAdvance } from './rollup-advance.js';
-import { detectStorageMode, type StorageMode } from './storage-mode.js';
+import type { StorageMode } from './storage-mode.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -25,14 +23,6 @@ const DAY = 24 * HOUR;
 /** Well in the past: every reading here is "late" for a hub running today. */
 const T0 = Date.UTC(2026, 5, 1, 0, 0, 0);
 const AGGREGATES: Aggregate[] = ['avg', 'min', 'max', 'last', 'count'];
-
-function prng(seed: number) {
-  let s = seed;
-  return () => {
-    s = (s * 1_103_515_245 + 12_345) % 2 ** 31;
-    return s / 2 ** 31;
-  };
-}
 
 /** Readings of `metrics` at random gaps (0.2 s to 40 s, odd milliseconds) over [start, end). */
 function randomReadings(random: () => number, metrics: string[], start: number, end: number): Reading[] {
@@ -134,10 +124,7 @@ describe.each(DRIVERS)('history through the roll-ups on %s', (driver) => {
   let database: Database;
   let mode: StorageMode;
   beforeAll(async () => {
-    testDb = await createTestDatabase(driver);
-    database = await testDb.open();
-    await migrate(database, migrations);
-    mode = await detectStorageMode(database);
+    ({ testDb, database, mode } = await openReadingsDatabase(driver));
   });
   afterAll(async () => {
     await database?.close();

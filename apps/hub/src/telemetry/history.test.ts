@@ -1,11 +1,9 @@
 import { type Aggregate, historyQuerySchema, type Reading } from '@edgewire/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, DRIVERS, type TestDatabase } from '../../test/databases.js';
-import { storeReadings } from '../../test/readings.js';
+import { DRIVERS, type TestDatabase } from '../../test/databases.js';
+import { openReadingsDatabase, prng, storeReadings } from '../../test/readings.js';
 import { testServerTimescale } from '../../test/timescale.js';
 import type { Database } from '../storage/database.js';
-import { migrate } from '../storage/migrate.js';
-import { migrations } from '../storage/migrations/index.js';
 import {
   bucketCount,
   type HistoryRequest,
@@ -13,19 +11,10 @@ import {
   readLatest,
   resolveHistoryRequest,
 } from './history.js';
-import { detectStorageMode, type StorageMode } from './storage-mode.js';
+import type { StorageMode } from './storage-mode.js';
 
 const T0 = Date.UTC(2026, 2, 1, 10, 0, 0);
 const HOUR = 3_600_000;
-
-/** Deterministic pseudo-random values, so a failure can be replayed. */
-function prng(seed: number) {
-  let s = seed;
-  return () => {
-    s = (s * 1_103_515_245 + 12_345) % 2 ** 31;
-    return s / 2 ** 31;
-  };
-}
 
 function series(metric: string, everyMs: number, unit: string | undefined, seed: number): Reading[] {
   const random = prng(seed);
@@ -68,10 +57,7 @@ describe.each(DRIVERS)('history on %s', (driver) => {
   let database: Database;
   let mode: StorageMode;
   beforeAll(async () => {
-    testDb = await createTestDatabase(driver);
-    database = await testDb.open();
-    await migrate(database, migrations);
-    mode = await detectStorageMode(database);
+    ({ testDb, database, mode } = await openReadingsDatabase(driver));
     // Shuffled across batches: storage order must not matter to the answer.
     await storeReadings(database, [
       { deviceId: 'pi-1', seq: 1, readings: temp.filter((_, i) => i % 2 === 1) },
