@@ -159,9 +159,14 @@ async function applyPolicies(session: Session, options: ReadingsStorageOptions, 
     // The aggregates are compressed like the raw rows (≈ 190 bytes a row otherwise). Refreshing a
     // compressed region works since compressed chunks accept changes; TimescaleDB before 2.19 refuses a
     // compression policy overlapping an open refresh window, which is logged and leaves them uncompressed.
-    await attempt(logger, `enable compression of ${view}`, () =>
-      session.exec(`alter materialized view ${view} set (timescaledb.compress = true)`),
+    const [aggregate] = await session.rows<{ compression_enabled: boolean }>(
+      `select compression_enabled from timescaledb_information.continuous_aggregates where view_name = '${view}'`,
     );
+    if (aggregate && !aggregate.compression_enabled) {
+      await attempt(logger, `enable compression of ${view}`, () =>
+        session.exec(`alter materialized view ${view} set (timescaledb.compress = true)`),
+      );
+    }
     await ensureIntervalPolicy(session, logger, {
       relation: view,
       proc: 'policy_compression',
