@@ -6,8 +6,9 @@
  */
 import type { Reading } from '@edgewire/protocol';
 
-/** A device's metrics not read within this (the database is unreachable) refuses its frame for now. */
-const LOAD_TIMEOUT_MS = 2000;
+/** A device's metrics not read within this: the database is unreachable; read again every `RETRY_MS`. */
+const LOAD_TIMEOUT_MS = 1000;
+const RETRY_MS = 5000;
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -27,17 +28,29 @@ export class MetricLimit {
     private readonly load: (deviceId: string) => Promise<string[]>,
   ) {}
 
-  /** Starts (once per connection) reading what the device has; the set then grows as metrics are admitted. */
+  /**
+   * Starts (once per connection) reading what the device has; the set then grows as metrics are admitted.
+   * When storage does not answer within a second (it is down), the connection starts from what it admits
+   * itself, and the stored metrics join the same set once a later read succeeds: ingest never waits on
+   * an unreachable database, and the limit is then only per connection until the read comes back.
+   */
   metricsOf(connection: object, deviceId: string): Promise<Set<string>> {
     let known = this.#known.get(connection);
     if (!known) {
-      known = withTimeout(this.load(deviceId), LOAD_TIMEOUT_MS).then((metrics) => {
-        const set = new Set(metrics);
-        this.#loaded.set(connection, set);
-        return set;
-      });
-      // A failed read is asked again by the next frame.
-      known.catch(() => this.#known.delete(connection));
+      const set = new Set<string>();
+      const read = (): Promise<void> =>
+        withTimeout(this.load(deviceId), LOAD_TIMEOUT_MS).then((metrics) => {
+          for (const metric of metrics) set.add(metric);
+        });
+      const retry = () => {
+        setTimeout(() => read().catch(retry), RETRY_MS).unref();
+      };
+      known = read()
+        .catch(retry)
+        .then(() => {
+          this.#loaded.set(connection, set);
+          return set;
+        });
       this.#known.set(connection, known);
     }
     return known;

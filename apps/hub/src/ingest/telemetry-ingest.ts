@@ -52,13 +52,9 @@ export class TelemetryIngest {
       this.#checkMetrics(limit, known, connection, deviceId, frame);
       return;
     }
+    // The first frames of a connection wait (in order, at most a second) for the device's metrics.
     const next = (waiting ?? Promise.resolve()).then(async () => {
-      try {
-        this.#checkMetrics(limit, await limit.metricsOf(connection, deviceId), connection, deviceId, frame);
-      } catch {
-        // Storage cannot say what the device has: like a full queue, the device resends later.
-        this.#refuse(connection, frame, 'rate_limited', STORAGE_BEHIND);
-      }
+      this.#checkMetrics(limit, await limit.metricsOf(connection, deviceId), connection, deviceId, frame);
     });
     this.#waiting.set(connection, next);
     void next.finally(() => {

@@ -164,10 +164,10 @@ describe.each(DRIVERS)('history through the roll-ups on %s', (driver) => {
     await storeReadings(database, [
       { deviceId: 'pi-2', seq: 1, readings: randomReadings(random, ['temp'], start, end) },
     ]);
-    await compareRandomQueries(database, mode, random, start, end, 25);
+    await compareRandomQueries(database, mode, random, start, end, 15);
 
     await rollUpEverything();
-    await compareRandomQueries(database, mode, random, start, end, 25);
+    await compareRandomQueries(database, mode, random, start, end, 15);
 
     // Resent batches (a lost ack) store nothing twice, in the raw rows or the roll-ups.
     const resent = all.filter((_, i) => i % 3 === 0);
@@ -183,7 +183,7 @@ describe.each(DRIVERS)('history through the roll-ups on %s', (driver) => {
     await storeReadings(database, [
       { deviceId: 'pi-1', seq: 3e6, readings: [...late, ...backfill, ...resent.slice(0, 5)] },
     ]);
-    await compareRandomQueries(database, mode, random, start, end, 25);
+    await compareRandomQueries(database, mode, random, start, end, 15);
     await compareRandomQueries(database, mode, random, start - 60 * DAY, start - 60 * DAY + 4 * HOUR, 10);
     await expectSameAsRaw(database, mode, {
       deviceId: 'pi-1',
