@@ -142,7 +142,7 @@ describe.each(DRIVERS)('history through the roll-ups on %s', (driver) => {
   };
 
   it('answers like the raw readings before, across and after the watermark, for late, backfilled and resent readings', {
-    timeout: 120_000,
+    timeout: 300_000,
   }, async () => {
     const random = prng(driver === 'pglite' ? 7 : 11);
     const start = T0;
@@ -196,7 +196,7 @@ describe.each(DRIVERS)('history through the roll-ups on %s', (driver) => {
   });
 
   it('reads whole minutes and hours from the roll-ups and never sorts raw rows', {
-    timeout: 120_000,
+    timeout: 300_000,
   }, async () => {
     const base = T0 + 10 * DAY;
     const readings: Reading[] = [];
