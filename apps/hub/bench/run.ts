@@ -21,6 +21,9 @@ const BENCHMARKS = [
   'ingest-latency.ts',
   'embedded.ts',
   'operators.ts',
+  'ingest.ts',
+  'ingest-latency.ts',
+  'history.ts',
 ];
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {

@@ -149,7 +149,11 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
   await app.register(healthRoutes, { database: parts.database, sink: parts.sink, bus: parts.bus });
   await app.register(metricsRoutes, { registry: parts.metrics });
   await app.register(async (api) => registerApiRoutes(api, parts.apiRoutes, apiErrorSchema));
-  await app.register(historyRoutes, { database: parts.database, authorizeRead: parts.authorizeRead });
+  await app.register(historyRoutes, {
+    database: parts.database,
+    authorizeRead: parts.authorizeRead,
+    maxPointsPerAnswer: parts.config.historyMaxPoints,
+  });
   await app.register(websocketRoutes, { handshake: parts.handshake, connections });
   return app;
 }

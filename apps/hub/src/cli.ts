@@ -91,7 +91,7 @@ async function withDatabase<T>(
   try {
     // Loaded only when needed: `--help` and commands that reach a running hub start faster without it.
     const { openMigratedDatabase } = await import('./hub.js');
-    const database = await openMigratedDatabase(config, logger);
+    const { database } = await openMigratedDatabase(config, logger);
     try {
       return await work(database);
     } finally {

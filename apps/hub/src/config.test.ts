@@ -14,6 +14,8 @@ describe('loadConfig', () => {
       perMessageDeflate: false,
       trustProxy: false,
       deviceConnectsPerMinute: 15,
+      historyMaxPoints: 20_000,
+      maxMetricsPerDevice: 1000,
     });
     expect(config.databaseUrl).toBeUndefined();
   });
@@ -61,6 +63,8 @@ describe('loadConfig', () => {
     ['EDGEWIRE_API_AUTH_FAILURES', 'many'],
     ['EDGEWIRE_MAX_CONNECTIONS_PER_ADDRESS', '0'],
     ['EDGEWIRE_HANDSHAKE_TIMEOUT_MS', '10'],
+    ['EDGEWIRE_HISTORY_MAX_POINTS', '0'],
+    ['EDGEWIRE_MAX_METRICS_PER_DEVICE', 'many'],
   ])('stops on a bad %s, naming it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^${name}: `));

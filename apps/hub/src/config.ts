@@ -202,6 +202,19 @@ const settings = {
     env: 'EDGEWIRE_STORAGE_BATCH_DELAY_MS',
     schema: positiveInt.max(10_000).default(20),
   },
+  /** Points one history answer may carry, all its series together; each series gets an equal share. */
+  historyMaxPoints: {
+    env: 'EDGEWIRE_HISTORY_MAX_POINTS',
+    schema: positiveInt.max(1_000_000).default(20_000),
+  },
+  /**
+   * Metrics one device may have. A telemetry frame bringing one more is refused whole with an error
+   * naming the metric; nothing of it is stored or acked, and the device keeps it buffered.
+   */
+  maxMetricsPerDevice: {
+    env: 'EDGEWIRE_MAX_METRICS_PER_DEVICE',
+    schema: positiveInt.max(100_000).default(1000),
+  },
   /** permessage-deflate costs CPU and memory per socket; off unless asked for. */
   perMessageDeflate: { env: 'EDGEWIRE_PERMESSAGE_DEFLATE', schema: booleanText },
   /**

@@ -36,6 +36,7 @@ import { Heartbeat } from './connections/heartbeat.js';
 import { ClusterConnections } from './connections/live-connections.js';
 import { ConnectionRegistry } from './connections/registry.js';
 import { createMetrics } from './http/metrics.js';
+import { MetricLimit } from './ingest/metric-limit.js';
 import { TelemetryIngest } from './ingest/telemetry-ingest.js';
 import type { TelemetrySink } from './ingest/telemetry-sink.js';
 import { LogSummary } from './log-summary.js';
@@ -49,7 +50,12 @@ import { MemoryRetainedStore } from './retained/retained-store.js';
 import { HubStats } from './stats.js';
 import { type Database, openDatabase } from './storage/database.js';
 import { migrate } from './storage/migrate.js';
+import { readingsStorageOptionsFromEnv } from './storage/migrations/0002_readings.js';
 import { migrations } from './storage/migrations/index.js';
+import { listMetrics } from './telemetry/history.js';
+import { prepareReadingsStorage } from './telemetry/readings-storage.js';
+import { RollupAdvance } from './telemetry/rollup-advance.js';
+import type { StorageMode } from './telemetry/storage-mode.js';
 import { TelemetryWriter } from './telemetry/telemetry-writer.js';
 
 export interface HubOptions extends Partial<HubConfig> {
@@ -76,17 +82,25 @@ export interface RunningHub {
   close(): Promise<void>;
 }
 
-/** What a hub calls itself in its data directory's lock (a refused second hub names it). */
-
-/** Opens the configured database and applies pending migrations. */
-export async function openMigratedDatabase(config: HubConfig, logger: Logger): Promise<Database> {
+/**
+ * Opens the configured database, applies pending migrations and the readings storage settings
+ * (`EDGEWIRE_CHUNK_INTERVAL`, `EDGEWIRE_COMPRESS_AFTER`, `EDGEWIRE_RETENTION` from `env`), and says
+ * which storage mode it runs in (and why not TimescaleDB, when not).
+ */
+export async function openMigratedDatabase(
+  config: HubConfig,
+  logger: Logger,
+  env: Record<string, string | undefined> = process.env,
+): Promise<{ database: Database; storageMode: StorageMode }> {
+  const storageOptions = readingsStorageOptionsFromEnv(env);
   // PGlite gets a directory of its own, so the hub's other files (admin endpoint) never mix with its data.
   const pgliteDir = config.dataDir === undefined ? undefined : join(config.dataDir, 'pgdata');
   const database = await openDatabase({ url: config.databaseUrl, dataDir: pgliteDir });
   try {
     const applied = await migrate(database, migrations);
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
-    return database;
+    const storageMode = await prepareReadingsStorage(database, storageOptions, logger);
+    return { database, storageMode };
   } catch (error) {
     await database.close();
     throw error;
@@ -117,7 +131,7 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
   const lock = config.dataDir === undefined ? undefined : DataDirLock.acquire(config.dataDir, HUB_HOLDER);
   const cleanups: Array<() => Promise<void>> = [async () => lock?.release()];
   try {
-    const database = await openMigratedDatabase(config, logger);
+    const { database, storageMode } = await openMigratedDatabase(config, logger, env ?? process.env);
     cleanups.unshift(() => database.close());
     const redis = redisTargetOf(config);
     const history = { size: config.historySize, ttlMs: config.historyTtlSec * 1000 };
@@ -137,6 +151,7 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
           maxQueueBytes: config.storageQueueBytes,
           batchReadings: config.storageBatchReadings,
           batchDelayMs: config.storageBatchDelayMs,
+          storageMode,
         });
     let sinkClosed: Promise<void> | undefined;
     const closeSink = () => {
@@ -144,6 +159,12 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
       return sinkClosed;
     };
     cleanups.unshift(closeSink);
+    if (storageMode !== 'timescaledb') {
+      // Stopped before the writer's last flush, which needs no advance: its late rows roll themselves up.
+      const rollups = new RollupAdvance({ database, logger });
+      rollups.start();
+      cleanups.unshift(() => rollups.close());
+    }
 
     const retained = redis
       ? await RedisRetainedStore.connect(redis, config.redisPrefix, logger)
@@ -172,7 +193,12 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
     const frames = new FrameHandler(
       registry,
       broker,
-      new TelemetryIngest(broker, sink, bus),
+      new TelemetryIngest(
+        broker,
+        sink,
+        bus,
+        new MetricLimit(config.maxMetricsPerDevice, (deviceId) => listMetrics(database, deviceId)),
+      ),
       stats,
       config,
       recoveries,
@@ -279,7 +305,7 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
     const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
     lock?.announce(url);
     if (config.dataDir) writeLocalAdmin(config.dataDir, { url, secret: adminSecret, pid: process.pid });
-    logger.info({ url, storage: database.driver }, 'hub listening');
+    logger.info({ url, driver: database.driver, storage: storageMode }, 'hub listening');
 
     let closing: Promise<void> | undefined;
     const close = () => {

@@ -4,8 +4,8 @@
  * comes back out of a CSV export as a live formula.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertReadings } from '../src/telemetry/readings-insert.js';
 import { connect, startTestHub, type TestHub } from './hub-harness.js';
+import { storeReadings } from './readings.js';
 
 let hub: TestHub;
 beforeAll(async () => {
@@ -90,7 +90,7 @@ describe('CSV export', () => {
     expect(error.message).toMatch(/^readings\[0\]\.unit: /);
 
     // Rows written before units were checked (or by SQL) carry whatever they carry.
-    await insertReadings(hub.database, [
+    await storeReadings(hub.database, [
       {
         deviceId: 'csv-dev',
         seq: 1,

@@ -108,7 +108,10 @@ export class ConnectionManager {
     const overLimit = frames.subscribeWithinLimits(connection, handshake.topics);
     if (overLimit === null) frames.sendRetained(connection, handshake.topics);
     else connection.sendError('too_large', `Topics: ${overLimit}`);
-    if (identity.deviceId !== undefined) this.options.presence.set(identity.deviceId, true);
+    if (identity.deviceId !== undefined) {
+      frames.deviceConnected(connection);
+      this.options.presence.set(identity.deviceId, true);
+    }
     return connection;
   }
 

@@ -38,6 +38,11 @@ export class FrameHandler {
     private readonly invalidFrameLog: LogSummary,
   ) {}
 
+  /** A device connected: telemetry ingest gets ready for its frames. */
+  deviceConnected(connection: Connection): void {
+    this.ingest.deviceConnected(connection);
+  }
+
   handle(connection: Connection, data: RawData, isBinary: boolean): void {
     if (connection.closing) return;
     if (isBinary) {

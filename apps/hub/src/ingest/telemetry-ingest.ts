@@ -9,15 +9,20 @@ import { type TelemetryFrame, topics } from '@edgewire/protocol';
 import type { Broker } from '../broker.js';
 import type { Bus } from '../bus/bus.js';
 import type { Connection } from '../connections/connection.js';
+import { type MetricLimit, metricLimitMessage } from './metric-limit.js';
 import type { TelemetrySink } from './telemetry-sink.js';
 
 const STORAGE_BEHIND = 'storage is behind: keep readings buffered and resend later';
 
 export class TelemetryIngest {
+  /** Frames of a connection waiting, in order, for its device's metrics to be read. */
+  readonly #waiting = new WeakMap<Connection, Promise<void>>();
+
   constructor(
     private readonly broker: Broker,
     private readonly sink: TelemetrySink,
     bus: Bus,
+    private readonly metricLimit?: MetricLimit,
   ) {
     // An ack goes to the device's live connection, whichever (and on whichever instance) that is by
     // the time of the commit: the device may have reconnected meanwhile.
@@ -36,6 +41,61 @@ export class TelemetryIngest {
       connection.liveSeq = frame.seq;
       this.#publishLive(deviceId, frame);
     }
+    const limit = this.metricLimit;
+    if (!limit) {
+      this.#store(connection, deviceId, frame);
+      return;
+    }
+    const known = limit.loaded(connection);
+    const waiting = this.#waiting.get(connection);
+    if (known && !waiting) {
+      this.#checkMetrics(limit, known, connection, deviceId, frame);
+      return;
+    }
+    // The first frames of a connection wait (in order, at most a second) for the device's metrics.
+    const next = (waiting ?? Promise.resolve()).then(async () => {
+      this.#checkMetrics(limit, await limit.metricsOf(connection, deviceId), connection, deviceId, frame);
+    });
+    this.#waiting.set(connection, next);
+    void next.finally(() => {
+      if (this.#waiting.get(connection) === next) this.#waiting.delete(connection);
+    });
+  }
+
+  /** Starts reading what a device that just connected has, so its first frame rarely waits for it. */
+  deviceConnected(connection: Connection): void {
+    const deviceId = connection.identity.deviceId;
+    if (this.metricLimit && deviceId !== undefined) {
+      this.metricLimit.metricsOf(connection, deviceId).catch(() => {});
+    }
+  }
+
+  /** A frame bringing a metric beyond the device's limit is refused whole: not stored, not acked. */
+  #checkMetrics(
+    limit: MetricLimit,
+    known: Set<string>,
+    connection: Connection,
+    deviceId: string,
+    frame: TelemetryFrame,
+  ): void {
+    const over = limit.admit(known, frame.readings);
+    if (over === undefined) this.#store(connection, deviceId, frame);
+    else this.#refuse(connection, frame, 'forbidden', metricLimitMessage(over, deviceId, limit.max));
+  }
+
+  /** Later frames are refused until this one is sent again, so that no ack can cover it. */
+  #refuse(
+    connection: Connection,
+    frame: TelemetryFrame,
+    code: 'forbidden' | 'rate_limited',
+    message: string,
+  ) {
+    if (connection.refusedSeq === undefined || frame.seq < connection.refusedSeq)
+      connection.refusedSeq = frame.seq;
+    connection.sendError(code, message, frame.id);
+  }
+
+  #store(connection: Connection, deviceId: string, frame: TelemetryFrame): void {
     if (connection.refusedSeq !== undefined) {
       if (frame.seq > connection.refusedSeq) {
         connection.sendError('rate_limited', STORAGE_BEHIND, frame.id);
@@ -44,8 +104,7 @@ export class TelemetryIngest {
       connection.refusedSeq = undefined;
     }
     if (!this.sink.offer({ deviceId, seq: frame.seq, readings: frame.readings })) {
-      connection.refusedSeq = frame.seq;
-      connection.sendError('rate_limited', STORAGE_BEHIND, frame.id);
+      this.#refuse(connection, frame, 'rate_limited', STORAGE_BEHIND);
     }
   }
 

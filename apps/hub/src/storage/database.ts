@@ -107,7 +107,9 @@ async function openPostgres(url: string, max: number): Promise<Database> {
     max,
     onnotice: () => {},
     // Connection errors carry the URL's host but never its password; postgres.js does not log them itself.
-    connection: { application_name: 'edgewire-hub' },
+    // JIT compiling costs a second or more per statement and pays only on long analytical scans, which the
+    // hub avoids by design; a rough row estimate was enough to have it compile every flush and history query.
+    connection: { application_name: 'edgewire-hub', jit: 'off' },
   });
   const db = drizzlePostgres({ client }) as unknown as Db;
   const rows = async <T extends Record<string, unknown>>(query: SQL | string): Promise<T[]> => {

@@ -9,6 +9,11 @@ export interface MigrationContext {
   readonly driver: Database['driver'];
   exec(text: string): Promise<void>;
   rows<T extends Record<string, unknown>>(text: string): Promise<T[]>;
+  /**
+   * Runs `text` on another session than the migration's own, so that a statement able to end its session
+   * (`create extension timescaledb` on a server that has not preloaded it) cannot take the lock holder down.
+   */
+  isolated(text: string): Promise<void>;
 }
 
 export interface Migration {
@@ -18,7 +23,7 @@ export interface Migration {
 }
 
 /** Arbitrary constant naming the advisory lock that serialises migrations across hub instances. */
-const MIGRATION_LOCK_KEY = 0x0ed6e_001;
+export const MIGRATION_LOCK_KEY = 0x0ed6e_001;
 
 /** Applies every migration not yet recorded. Returns the ids it applied, in order. */
 export async function migrate(database: Database, migrations: readonly Migration[]): Promise<string[]> {
@@ -32,7 +37,12 @@ export async function migrate(database: Database, migrations: readonly Migration
     const applied: string[] = [];
     for (const migration of migrations) {
       if (done.has(migration.id)) continue;
-      await migration.up({ driver: database.driver, exec: session.exec, rows: session.rows });
+      await migration.up({
+        driver: database.driver,
+        exec: session.exec,
+        rows: session.rows,
+        isolated: (text) => database.exec(text),
+      });
       await session.exec(
         `insert into edgewire_migrations (id) values ('${migration.id.replaceAll("'", "''")}')`,
       );

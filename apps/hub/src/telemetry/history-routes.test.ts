@@ -2,11 +2,11 @@ import { contains, historyResponseSchema, latestResponseSchema, type Permission 
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, DRIVERS, type TestDatabase } from '../../test/databases.js';
+import { storeReadings } from '../../test/readings.js';
 import type { Database } from '../storage/database.js';
 import { migrate } from '../storage/migrate.js';
 import { migrations } from '../storage/migrations/index.js';
 import { historyRoutes } from './history-routes.js';
-import { insertReadings } from './readings-insert.js';
 
 const T0 = Date.UTC(2026, 4, 1, 0, 0, 0);
 const MIN = 60_000;
@@ -83,7 +83,7 @@ describe.each(DRIVERS)('history routes on %s', (driver) => {
       readings.push({ metric: 'temp', ts: T0 + i * 10_000, value: i, unit: 'deg "C", indoor' });
       readings.push({ metric: 'rpm', ts: T0 + i * 10_000 + 1, value: 1000 + i * 0.5 });
     }
-    await insertReadings(database, [{ deviceId: 'pi-1', seq: 1, readings }]);
+    await storeReadings(database, [{ deviceId: 'pi-1', seq: 1, readings }]);
     app = Fastify();
     await app.register(historyRoutes, { database, authorizeRead });
     base = await app.listen({ port: 0, host: '127.0.0.1' });

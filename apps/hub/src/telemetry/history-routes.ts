@@ -15,13 +15,15 @@ import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } f
 import { z } from 'zod';
 import { documentation, jsonSchema } from '../api/api-route.js';
 import type { Database } from '../storage/database.js';
-import { readHistory, readLatest, resolveHistoryRequest } from './history.js';
+import { listMetrics, readHistory, readLatest, resolveHistoryRequest } from './history.js';
 import { historyToCsv } from './history-csv.js';
 import { detectStorageMode, type StorageMode } from './storage-mode.js';
 
 export interface HistoryRoutesOptions {
   database: Database;
   authorizeRead(request: FastifyRequest, filter: string): Promise<void>;
+  /** Points one answer may carry, all series together; unbounded when absent (tests). */
+  maxPointsPerAnswer?: number;
 }
 
 type DeviceRequest = FastifyRequest<{ Params: { id: string }; Querystring: Record<string, unknown> }>;
@@ -32,7 +34,7 @@ const wantsCsv = (request: FastifyRequest): boolean => /\btext\/csv\b/i.test(req
 
 export const historyRoutes: FastifyPluginAsync<HistoryRoutesOptions> = async (
   app,
-  { database, authorizeRead },
+  { database, authorizeRead, maxPointsPerAnswer = Number.POSITIVE_INFINITY },
 ) => {
   // Asked once, on first use: the hub migrates before serving, and the answer never changes while it runs.
   let mode: Promise<StorageMode> | undefined;
@@ -84,7 +86,15 @@ export const historyRoutes: FastifyPluginAsync<HistoryRoutesOptions> = async (
       if (!(await admitted(request, reply))) return reply;
       const query = historyQuerySchema.safeParse(request.query);
       if (!query.success) return badRequest(reply, describeQueryError(query.error));
-      const resolved = resolveHistoryRequest(request.params.id, query.data, Date.now());
+      // Without `metric`, every metric of the device: listed first, so the answer's point budget is shared
+      // among exactly the series it will hold.
+      const metrics = query.data.metric ?? (await listMetrics(database, request.params.id));
+      const resolved = resolveHistoryRequest(
+        request.params.id,
+        { ...query.data, metric: metrics },
+        Date.now(),
+        { maxPointsPerAnswer, series: metrics.length },
+      );
       if (!resolved.ok) return badRequest(reply, resolved.error);
       const history = await readHistory(database, await storageMode(), resolved.request);
       if (wantsCsv(request)) return reply.type('text/csv; charset=utf-8').send(historyToCsv(history));

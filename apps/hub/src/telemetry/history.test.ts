@@ -1,9 +1,9 @@
 import { type Aggregate, historyQuerySchema, type Reading } from '@edgewire/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, DRIVERS, type TestDatabase } from '../../test/databases.js';
+import { DRIVERS, type TestDatabase } from '../../test/databases.js';
+import { openReadingsDatabase, prng, storeReadings } from '../../test/readings.js';
+import { testServerTimescale } from '../../test/timescale.js';
 import type { Database } from '../storage/database.js';
-import { migrate } from '../storage/migrate.js';
-import { migrations } from '../storage/migrations/index.js';
 import {
   bucketCount,
   type HistoryRequest,
@@ -11,20 +11,10 @@ import {
   readLatest,
   resolveHistoryRequest,
 } from './history.js';
-import { insertReadings } from './readings-insert.js';
-import { detectStorageMode, type StorageMode } from './storage-mode.js';
+import type { StorageMode } from './storage-mode.js';
 
 const T0 = Date.UTC(2026, 2, 1, 10, 0, 0);
 const HOUR = 3_600_000;
-
-/** Deterministic pseudo-random values, so a failure can be replayed. */
-function prng(seed: number) {
-  let s = seed;
-  return () => {
-    s = (s * 1_103_515_245 + 12_345) % 2 ** 31;
-    return s / 2 ** 31;
-  };
-}
 
 function series(metric: string, everyMs: number, unit: string | undefined, seed: number): Reading[] {
   const random = prng(seed);
@@ -67,12 +57,9 @@ describe.each(DRIVERS)('history on %s', (driver) => {
   let database: Database;
   let mode: StorageMode;
   beforeAll(async () => {
-    testDb = await createTestDatabase(driver);
-    database = await testDb.open();
-    await migrate(database, migrations);
-    mode = await detectStorageMode(database);
+    ({ testDb, database, mode } = await openReadingsDatabase(driver));
     // Shuffled across batches: storage order must not matter to the answer.
-    await insertReadings(database, [
+    await storeReadings(database, [
       { deviceId: 'pi-1', seq: 1, readings: temp.filter((_, i) => i % 2 === 1) },
       { deviceId: 'pi-1', seq: 2, readings: humidity },
       { deviceId: 'pi-2', seq: 1, readings: elsewhere },
@@ -94,8 +81,9 @@ describe.each(DRIVERS)('history on %s', (driver) => {
     ...overrides,
   });
 
-  it('knows it runs without TimescaleDB here', () => {
-    expect(mode).toBe(driver === 'pglite' ? 'pglite' : 'postgres');
+  it('knows whether it runs on TimescaleDB', async () => {
+    const timescale = driver === 'postgres' && (await testServerTimescale()).enabled;
+    expect(mode).toBe(driver === 'pglite' ? 'pglite' : timescale ? 'timescaledb' : 'postgres');
   });
 
   for (const agg of ['avg', 'min', 'max', 'last', 'count'] as const) {
@@ -192,81 +180,5 @@ describe('resolving a history request', () => {
     const resolved = resolveHistoryRequest('pi-1', query, now);
     expect(resolved.ok).toBe(false);
     expect(!resolved.ok && resolved.error).toMatch(/^bucket: 1s gives 86401 points over this range/);
-  });
-});
-
-/**
- * TimescaleDB is not installed here, so the continuous-aggregate branch runs against a stand-in: a
- * plain materialized view with the same columns as `readings_1m` and a `last(value, time)` aggregate
- * like TimescaleDB's. It checks the roll-up from 1-minute rows to larger buckets, not TimescaleDB itself.
- */
-describe.each(DRIVERS)('history from 1-minute aggregates on %s (TimescaleDB stand-in)', (driver) => {
-  let testDb: TestDatabase;
-  let database: Database;
-  beforeAll(async () => {
-    testDb = await createTestDatabase(driver);
-    database = await testDb.open();
-    await migrate(database, migrations);
-    await insertReadings(database, [
-      { deviceId: 'pi-1', seq: 1, readings: temp },
-      { deviceId: 'pi-1', seq: 2, readings: humidity },
-    ]);
-    await database.exec(`
-      create function stand_in_last_step(acc float8[], v float8, t timestamptz) returns float8[]
-        language sql immutable as $$
-          select case when acc is null or extract(epoch from t) >= acc[2] then array[v, extract(epoch from t)] else acc end
-        $$;
-      create function stand_in_last_final(acc float8[]) returns float8 language sql immutable as $$ select acc[1] $$;
-      create aggregate last(float8, timestamptz) (sfunc = stand_in_last_step, stype = float8[], finalfunc = stand_in_last_final);
-      create materialized view readings_1m as
-        select date_bin(interval '1 minute', time, timestamptz 'epoch') as bucket, device_id, metric,
-          avg(value) as value_avg, min(value) as value_min, max(value) as value_max,
-          sum(value) as value_sum, count(*) as value_count, last(value, time) as value_last
-        from readings group by 1, 2, 3;`);
-  });
-  afterAll(async () => {
-    await database?.close();
-    await testDb?.drop();
-  });
-
-  for (const agg of ['avg', 'min', 'max', 'last', 'count'] as const) {
-    it(`${agg} rolled up from minutes equals the value computed from the readings`, async () => {
-      for (const bucketMs of [60_000, 5 * 60_000, HOUR]) {
-        const from = T0 - HOUR;
-        const to = T0 + 90 * 60_000;
-        const r: HistoryRequest = { deviceId: 'pi-1', metrics: undefined, from, to, bucketMs, agg };
-        const history = await readHistory(database, 'timescaledb', r);
-        expect(history.series.map((s) => s.metric)).toEqual(['humidity', 'temp']);
-        for (const [series, readings] of [
-          [history.series[0]!, humidity],
-          [history.series[1]!, temp],
-        ] as const) {
-          const want = expected(readings, from, to, bucketMs, agg);
-          expect(series.points.map((p) => p.t)).toEqual(want.map((p) => p.t));
-          series.points.forEach((p, i) => {
-            expect(p.v).toBeCloseTo(want[i]!.v, 9);
-          });
-        }
-      }
-    });
-  }
-
-  it('reads the aggregate for whole minutes and raw readings otherwise', async () => {
-    // The stand-in view is not refreshed after this insert; only the raw table knows the new reading.
-    await insertReadings(database, [
-      { deviceId: 'pi-1', seq: 3, readings: [{ metric: 'temp', ts: T0 + 30_000 + 1, value: 1e6 }] },
-    ]);
-    const r: HistoryRequest = {
-      deviceId: 'pi-1',
-      metrics: ['temp'],
-      from: T0 + 1,
-      to: T0 + 60_000,
-      bucketMs: 60_000,
-      agg: 'max',
-    };
-    expect((await readHistory(database, 'timescaledb', r)).series[0]!.points).toEqual([{ t: T0, v: 1e6 }]);
-    // The same minute asked on whole minutes comes from the (stale) aggregate: proof that it is the one read.
-    const aligned = await readHistory(database, 'timescaledb', { ...r, from: T0 });
-    expect(aligned.series[0]!.points).toEqual(expected(temp, T0, T0 + 60_000, 60_000, 'max'));
   });
 });

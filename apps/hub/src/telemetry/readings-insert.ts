@@ -3,9 +3,10 @@
  * unnested server-side, so a 5,000-reading flush costs one round trip and one plan. Arrays go as
  * PostgreSQL array literals in text parameters, which postgres.js and PGlite pass through alike.
  */
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import type { TelemetryBatch } from '../ingest/telemetry-sink.js';
 import type { Database } from '../storage/database.js';
+import { ROLLUP_STATE, rollUpRawRows } from '../storage/rollups.js';
 
 /** `"text"` with `"` and `\` escaped, as an element of an array literal. */
 const quoted = (text: string): string => `"${text.replace(/["\\]/g, '\\$&')}"`;
@@ -48,35 +49,102 @@ export function storageError(error: unknown): { message: string; code: string | 
 
 const UNIQUE_VIOLATION = '23505';
 
+/** The readings of `c` as rows (time, device_id, metric, value, unit), from five array parameters. */
+const unnested = (c: Columns): SQL => sql`
+  select timestamptz 'epoch' + r.ms * interval '1 millisecond' as time, r.device_id, r.metric, r.value, r.unit
+  from unnest(${literal(c.times)}::bigint[], ${literal(c.devices)}::text[], ${literal(c.metrics)}::text[],
+              ${literal(c.values)}::float8[], ${literal(c.units)}::text[]) as r(ms, device_id, metric, value, unit)`;
+
+const INSERT = sql`insert into readings (time, device_id, metric, value, unit)`;
+
+/**
+ * Runs `attempt` as a plain insert first (`resent` false): conflict checking (speculative insertion)
+ * costs about a third of the throughput, and almost every flush holds only new readings. Only when a
+ * reading is already there (a device resending after a lost ack) does it run again with `resent`
+ * true, meaning `on conflict do nothing` and counting what was new.
+ */
+async function insertOnce<T>(attempt: (resent: boolean) => Promise<T>): Promise<T> {
+  try {
+    return await attempt(false);
+  } catch (error) {
+    if (storageError(error).code !== UNIQUE_VIOLATION) throw error;
+  }
+  return attempt(true);
+}
+
+const ON_CONFLICT = sql`on conflict do nothing`;
+
 /**
  * Stores the readings of `batches`, skipping any already stored. Returns how many rows were new.
  *
- * Almost every flush holds only new readings, so it is first tried as a plain insert: conflict
- * checking (speculative insertion) costs about a third of the throughput. Only when a reading is
- * already there (a device resending after a lost ack) does the same flush run again with
- * `on conflict do nothing`.
+ * With `rollups` (plain PostgreSQL, PGlite: see storage/rollups.ts), readings at or above the roll-up
+ * watermark are stored by a plain insert holding the state row for key share (the advance rolls them
+ * up later); readings below it (late) by a second statement that also adds them to their minute and
+ * hour rows, so that history never misses a reading the hub acknowledged, however late it came.
  */
 export async function insertReadings(
   database: Database,
   batches: readonly TelemetryBatch[],
+  options: { rollups: boolean },
 ): Promise<number> {
-  const c = toColumns(batches);
-  const rows = sql`
-    select timestamptz 'epoch' + r.ms * interval '1 millisecond', r.device_id, r.metric, r.value, r.unit
-    from unnest(${literal(c.times)}::bigint[], ${literal(c.devices)}::text[], ${literal(c.metrics)}::text[],
-                ${literal(c.values)}::float8[], ${literal(c.units)}::text[]) as r(ms, device_id, metric, value, unit)`;
-  try {
-    await database.rows(sql`insert into readings (time, device_id, metric, value, unit) ${rows}`);
-    return c.times.length;
-  } catch (error) {
-    if (storageError(error).code !== UNIQUE_VIOLATION) throw error;
-  }
-  const inserted = await database.rows<{ inserted: number }>(sql`
-    with inserted as (
-      insert into readings (time, device_id, metric, value, unit) ${rows}
-      on conflict do nothing
-      returning 1
-    )
-    select count(*)::int as inserted from inserted`);
-  return inserted[0]?.inserted ?? 0;
+  if (!options.rollups) return insertAll(database, toColumns(batches));
+  const above = await insertAboveWatermark(database, toColumns(batches));
+  const late = batches
+    .map((b) => ({ ...b, readings: b.readings.filter((r) => r.ts < above.watermark) }))
+    .filter((b) => b.readings.length > 0);
+  return late.length === 0 ? above.inserted : above.inserted + (await insertLate(database, toColumns(late)));
+}
+
+async function insertAll(database: Database, c: Columns): Promise<number> {
+  return insertOnce(async (resent) => {
+    // The plain attempt needs no count: every row was new or the statement failed.
+    if (!resent) {
+      await database.rows(sql`${INSERT} ${unnested(c)}`);
+      return c.times.length;
+    }
+    const [row] = await database.rows<{ inserted: number }>(sql`
+      with inserted as (${INSERT} ${unnested(c)} ${ON_CONFLICT} returning 1)
+      select count(*)::int as inserted from inserted`);
+    return row?.inserted ?? 0;
+  });
+}
+
+async function insertAboveWatermark(
+  database: Database,
+  c: Columns,
+): Promise<{ watermark: number; inserted: number }> {
+  return insertOnce(async (resent) => {
+    const [row] = await database.rows<{ watermark: number; inserted: number | null }>(sql`
+      with watermark as materialized (select watermark from ${sql.raw(ROLLUP_STATE)} limit 1 for key share),
+      inserted as (
+        ${INSERT} select * from (${unnested(c)}) as r where r.time >= (select watermark from watermark)
+        ${resent ? sql`${ON_CONFLICT} returning 1` : sql``}
+      )
+      select (extract(epoch from watermark) * 1000)::float8 as watermark,
+        ${resent ? sql`(select count(*)::int from inserted)` : sql`null::int`} as inserted
+      from watermark`);
+    const watermark = Number(row?.watermark);
+    const inserted = row?.inserted ?? c.times.filter((ms) => Number(ms) >= watermark).length;
+    return { watermark, inserted };
+  });
+}
+
+async function insertLate(database: Database, c: Columns): Promise<number> {
+  return insertOnce(async (resent) => {
+    const [row] = await database.rows<{ inserted: number }>(sql`
+      with inserted as (
+        ${INSERT} ${unnested(c)} ${resent ? ON_CONFLICT : sql``}
+        returning time, device_id, metric, value
+      ),
+      -- A scalar subquery, not a join: its estimate stays one row, so the planner keeps this statement
+      -- cheap (a bad estimate here once made PostgreSQL JIT-compile every flush).
+      late as materialized (
+        select * from inserted
+        where time < (select watermark from ${sql.raw(ROLLUP_STATE)} limit 1 for key share)
+      ),
+      minutes as (${sql.raw(rollUpRawRows('minute', 'late'))}),
+      hours as (${sql.raw(rollUpRawRows('hour', 'late'))})
+      select count(*)::int as inserted from inserted`);
+    return row?.inserted ?? 0;
+  });
 }

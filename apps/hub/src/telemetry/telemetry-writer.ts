@@ -12,8 +12,9 @@ import type { BaseLogger } from 'pino';
 import { Registry } from 'prom-client';
 import type { TelemetryBatch, TelemetrySink } from '../ingest/telemetry-sink.js';
 import type { Database } from '../storage/database.js';
+import { refreshForLateReadings } from './aggregate-refresh.js';
 import { insertReadings, storageError } from './readings-insert.js';
-import { describeStorageMode, detectStorageMode } from './storage-mode.js';
+import { detectStorageMode, type StorageMode } from './storage-mode.js';
 import { createWriterMetrics, type WriterMetrics } from './writer-metrics.js';
 
 export interface TelemetryWriterOptions {
@@ -39,6 +40,8 @@ export interface TelemetryWriterOptions {
   stallMs?: number;
   /** How long `close` keeps retrying what is queued before giving up on it. Default 10000. */
   closeTimeoutMs?: number;
+  /** What the migrated database offers (decides how roll-ups are kept); asked of the database when absent. */
+  storageMode?: StorageMode;
 }
 
 interface Pending {
@@ -80,6 +83,7 @@ export class TelemetryWriter implements TelemetrySink {
   readonly #stallMs: number;
   readonly #closeTimeoutMs: number;
   readonly #listeners: Array<(deviceId: string, seq: number) => void> = [];
+  #storageMode: Promise<StorageMode> | undefined;
 
   /** Offered, not yet taken into a statement; FIFO. */
   #pending: Pending[] = [];
@@ -110,17 +114,26 @@ export class TelemetryWriter implements TelemetrySink {
     this.registry = options.registry ?? new Registry();
     this.metrics = createWriterMetrics(this.registry);
     this.metrics.healthy.set(1);
-    if (this.#logger) void this.#logStorageMode(this.#logger);
+    if (options.storageMode) this.#storageMode = Promise.resolve(options.storageMode);
   }
 
-  /** Says once, at start, whether readings go to TimescaleDB, plain PostgreSQL or the embedded database. */
-  async #logStorageMode(logger: NonNullable<TelemetryWriterOptions['logger']>): Promise<void> {
-    try {
-      const mode = await detectStorageMode(this.#database);
-      logger.info({ storage: mode }, describeStorageMode(mode));
-    } catch (error) {
-      logger.warn({ err: storageError(error) }, 'could not tell which storage mode the database offers');
-    }
+  /** Asked once, on the first write (and again after a failed attempt to ask). */
+  #mode(): Promise<StorageMode> {
+    this.#storageMode ??= detectStorageMode(this.#database).catch((error: unknown) => {
+      this.#storageMode = undefined;
+      throw error;
+    });
+    return this.#storageMode;
+  }
+
+  /** Stores one flush; committed and visible in history when it resolves. */
+  async #store(batches: readonly TelemetryBatch[]): Promise<number> {
+    const mode = await this.#mode();
+    const stored = await insertReadings(this.#database, batches, { rollups: mode !== 'timescaledb' });
+    // Late readings are refreshed into the aggregates whether or not this attempt stored them: an
+    // earlier attempt may have committed them and failed before its refresh.
+    if (mode === 'timescaledb') await refreshForLateReadings(this.#database, batches);
+    return stored;
   }
 
   get healthy(): boolean {
@@ -236,7 +249,7 @@ export class TelemetryWriter implements TelemetrySink {
     while (!this.#abandoned) {
       const started = performance.now();
       try {
-        const stored = await insertReadings(this.#database, flight.batches);
+        const stored = await this.#store(flight.batches);
         this.metrics.writeSeconds.observe((performance.now() - started) / 1000);
         this.metrics.batchReadings.observe(flight.readings);
         this.metrics.readingsStored.inc(stored);

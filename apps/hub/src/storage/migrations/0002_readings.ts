@@ -2,11 +2,12 @@
  * The readings table: one row per reading, identified by (device, metric, time) so that a batch
  * stored twice stores nothing twice.
  *
- * On a server with TimescaleDB the table becomes a hypertable with compression, optional retention
- * and a 1-minute continuous aggregate that history queries read. Elsewhere (plain PostgreSQL,
- * embedded PGlite) the same table serves the same queries, bucketed with `date_bin`.
+ * On a server with TimescaleDB the table becomes a compressed hypertable with a 1-minute continuous
+ * aggregate. Elsewhere (plain PostgreSQL, embedded PGlite) it stays a table; `0004_rollups` adds
+ * the roll-ups history reads there.
  */
 import type { Migration, MigrationContext } from '../migrate.js';
+import { enableTimescale } from '../timescale.js';
 
 export interface ReadingsStorageOptions {
   /** Hypertable chunk interval, PostgreSQL interval text. */
@@ -60,37 +61,23 @@ create table if not exists readings (
   primary key (device_id, metric, time)
 )`;
 
-/** Tries to enable TimescaleDB; false when the server does not offer it or refuses (not preloaded, no rights). */
-async function enableTimescale(ctx: MigrationContext): Promise<boolean> {
-  if (ctx.driver === 'pglite') return false;
-  const available = await ctx.rows("select 1 from pg_available_extensions where name = 'timescaledb'");
-  if (available.length === 0) return false;
-  try {
-    await ctx.exec('create extension if not exists timescaledb');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function makeHypertable(ctx: MigrationContext, options: ReadingsStorageOptions): Promise<void> {
-  const interval = (text: string) => `interval '${text}'`;
+/**
+ * Turns `readings` into a compressed hypertable (moving rows already there into chunks) and creates the
+ * minute continuous aggregate. Policies (compression, retention, refresh) are applied by the hub at
+ * every start from the current settings: see telemetry/readings-storage.ts.
+ */
+export async function makeHypertable(
+  ctx: Pick<MigrationContext, 'exec'>,
+  options: ReadingsStorageOptions,
+): Promise<void> {
   await ctx.exec(
-    `select create_hypertable('readings', by_range('time', ${interval(options.chunkInterval)}), if_not_exists => true, migrate_data => true)`,
+    `select create_hypertable('readings', by_range('time', interval '${options.chunkInterval}'), if_not_exists => true, migrate_data => true)`,
   );
   await ctx.exec(
     "alter table readings set (timescaledb.compress, timescaledb.compress_segmentby = 'device_id, metric', timescaledb.compress_orderby = 'time desc')",
   );
-  await ctx.exec(
-    `select add_compression_policy('readings', compress_after => ${interval(options.compressAfter)}, if_not_exists => true)`,
-  );
-  if (options.retention) {
-    await ctx.exec(
-      `select add_retention_policy('readings', drop_after => ${interval(options.retention)}, if_not_exists => true)`,
-    );
-  }
   // A continuous aggregate cannot be created inside a transaction block, so it gets a statement of its own.
-  // Real-time aggregation (materialized_only = false) keeps the newest minutes exact before the policy runs.
+  // Real-time aggregation (materialized_only = false) answers above the watermark from the raw rows.
   await ctx.exec(`
     create materialized view if not exists ${READINGS_PER_MINUTE_VIEW}
     with (timescaledb.continuous, timescaledb.materialized_only = false) as
@@ -100,11 +87,6 @@ async function makeHypertable(ctx: MigrationContext, options: ReadingsStorageOpt
     from readings
     group by bucket, device_id, metric
     with no data`);
-  // The refresh window stops where compression starts: late readings older than that stay out of the aggregate
-  // but never make the policy rewrite compressed history.
-  await ctx.exec(
-    `select add_continuous_aggregate_policy('${READINGS_PER_MINUTE_VIEW}', start_offset => ${interval(options.compressAfter)}, end_offset => interval '1 minute', schedule_interval => interval '1 minute', if_not_exists => true)`,
-  );
 }
 
 export function createReadingsMigration(options?: ReadingsStorageOptions): Migration {
@@ -113,7 +95,8 @@ export function createReadingsMigration(options?: ReadingsStorageOptions): Migra
     up: async (ctx) => {
       const settings = options ?? readingsStorageOptionsFromEnv();
       await ctx.exec(CREATE_TABLE);
-      if (await enableTimescale(ctx)) {
+      // Why TimescaleDB is not used (when it is not) is logged at every start, by the storage set-up.
+      if ((await enableTimescale(ctx)).enabled) {
         await makeHypertable(ctx, settings);
       } else {
         // Scans by time across devices (exports, manual cleanup) without slowing inserts the way a B-tree would.

@@ -1,0 +1,39 @@
+/**
+ * TimescaleDB for tests: whether the test server (`TEST_DATABASE_URL`) can give it, and a plain line
+ * in the test output when the TimescaleDB-only tests therefore do not run.
+ */
+import postgres from 'postgres';
+import { enableTimescale } from '../src/storage/timescale.js';
+import { TEST_SERVER_URL } from './databases.js';
+
+let availability: Promise<{ enabled: boolean; reason?: string }> | undefined;
+
+/** Asked once per test file: can a database on the test server use TimescaleDB? */
+export function testServerTimescale(): Promise<{ enabled: boolean; reason?: string }> {
+  availability ??= (async () => {
+    const sql = postgres(TEST_SERVER_URL, { max: 1, onnotice: () => {} });
+    try {
+      // Probed without creating anything: the extension is enabled per database by the hub itself.
+      const probe = {
+        driver: 'postgres' as const,
+        rows: async <T extends Record<string, unknown>>(text: string) =>
+          (await sql.unsafe(text)) as unknown as T[],
+        isolated: async () => {},
+      };
+      return await enableTimescale(probe);
+    } finally {
+      await sql.end();
+    }
+  })();
+  return availability;
+}
+
+/** Prints why TimescaleDB-only tests are skipped, so CI output says so. Returns true when they run. */
+export async function timescaleTestsRun(suite: string): Promise<boolean> {
+  const { enabled, reason } = await testServerTimescale();
+  if (!enabled) {
+    const host = new URL(TEST_SERVER_URL).host;
+    console.log(`TimescaleDB tests did not run (${suite}): extension not available on ${host}: ${reason}`);
+  }
+  return enabled;
+}
