@@ -444,50 +444,47 @@ export class EdgewireClient {
   }
 
   #afterClose(code: number, reason: string, refusal: Refusal | undefined): void {
-    if (refusal) {
-      const { status } = refusal;
-      if (status === 401 || status === 403) {
-        return this.#stop(status, 'the hub refused the credentials (signed out, revoked or not allowed)');
-      }
-      if (status === 400) return this.#stop(status, 'the hub refused the request as malformed');
-      if (status === 429) {
-        const wait = (refusal.retryAfterSec ?? 1) * 1000;
-        return this.#retryIn(
-          wait + backoffDelay(0, this.#options.backoff),
-          status,
-          'too many connections; the hub asked to wait',
-        );
-      }
+    const step = this.#nextStep(code, reason, refusal);
+    if (step.retryInMs === undefined) {
+      this.#setState({ state: 'stopped', code: step.code, reason: step.reason });
+      return;
     }
-    if (code === 4003) return this.#stop(code, reason || 'credentials revoked, expired or changed');
-    if (code === 4009)
-      return this.#stop(code, reason || 'replaced by a newer connection of the same identity');
-    const delay = backoffDelay(this.#attempt++, this.#options.backoff);
-    if (code === 4008) {
-      return this.#retryIn(
-        Math.max(delay, this.#options.policyDelayMs),
-        code,
-        reason || "closed by the hub's rate policy",
-      );
-    }
-    const why = refusal
-      ? `the hub answered ${refusal.status}`
-      : code === 1001
-        ? 'the hub is restarting'
-        : reason || 'connection lost';
-    this.#retryIn(delay, refusal?.status ?? code, why);
-  }
-
-  #stop(code: number, reason: string): void {
-    this.#setState({ state: 'stopped', code, reason });
-  }
-
-  #retryIn(ms: number, code: number, reason: string): void {
-    this.#setState({ state: 'waiting', code, reason, retryInMs: ms });
+    this.#setState({ state: 'waiting', ...step });
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       this.#open();
-    }, ms);
+    }, step.retryInMs);
+  }
+
+  /** What a close (or a refused handshake) means: stop with a reason, or retry after a delay. */
+  #nextStep(
+    code: number,
+    reason: string,
+    refusal: Refusal | undefined,
+  ): { code: number; reason: string; retryInMs?: number } {
+    const status = refusal?.status;
+    if (status === 401 || status === 403) {
+      return { code: status, reason: 'the hub refused the credentials (signed out, revoked or not allowed)' };
+    }
+    if (status === 400) return { code: status, reason: 'the hub refused the request as malformed' };
+    if (status === 429) {
+      const wait = (refusal?.retryAfterSec ?? 1) * 1000 + backoffDelay(0, this.#options.backoff);
+      return { code: status, reason: 'too many connections; the hub asked to wait', retryInMs: wait };
+    }
+    if (code === 4003) return { code, reason: reason || 'credentials revoked, expired or changed' };
+    if (code === 4009)
+      return { code, reason: reason || 'replaced by a newer connection of the same identity' };
+    const delay = backoffDelay(this.#attempt++, this.#options.backoff);
+    if (code === 4008) {
+      const retryInMs = Math.max(delay, this.#options.policyDelayMs);
+      return { code, reason: reason || "closed by the hub's rate policy", retryInMs };
+    }
+    if (status !== undefined) return { code: status, reason: `the hub answered ${status}`, retryInMs: delay };
+    return {
+      code,
+      reason: code === 1001 ? 'the hub is restarting' : reason || 'connection lost',
+      retryInMs: delay,
+    };
   }
 
   /** Where the adapter sees pings, a hub silent for three heartbeats is taken for dead (SPEC "Liveness"). */

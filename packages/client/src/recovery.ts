@@ -23,11 +23,10 @@ export class RecoveryPositions {
 
   /** The `since` field for a `sub` of `filters`, or undefined when none has a position. */
   since(filters: readonly string[]): Record<string, Position> | undefined {
-    let since: Record<string, Position> | undefined;
-    for (const filter of filters) {
+    const known = filters.flatMap((filter) => {
       const pos = this.#byFilter.get(filter);
-      if (pos) (since ??= {})[filter] = pos;
-    }
-    return since;
+      return pos ? [[filter, pos] as const] : [];
+    });
+    return known.length > 0 ? Object.fromEntries(known) : undefined;
   }
 }
