@@ -20,6 +20,7 @@ import type { HubConfig } from './config.js';
 import type { ConnectionManager } from './connections/connection-manager.js';
 import type { ConnectionRegistry } from './connections/registry.js';
 import { websocketRoutes } from './connections/websocket-routes.js';
+import { dashboardRoutes } from './http/dashboard-routes.js';
 import { healthRoutes } from './http/health-routes.js';
 import { metricsRoutes } from './http/metrics-routes.js';
 import type { TelemetrySink } from './ingest/telemetry-sink.js';
@@ -85,5 +86,6 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
   await app.register(adminRoutes, { prefix: '/admin', admin: parts.admin, secret: parts.adminSecret });
   await app.register(historyRoutes, { database: parts.database, authorizeRead: parts.authorizeRead });
   await app.register(websocketRoutes, { handshake: parts.handshake, connections });
+  await app.register(dashboardRoutes, { root: config.dashboardDir });
   return app;
 }

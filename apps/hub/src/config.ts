@@ -62,6 +62,8 @@ const settings = {
    * restores per-client handshake limits. Only enable it when the hub is reachable through the proxy alone.
    */
   trustProxy: { env: 'EDGEWIRE_TRUST_PROXY', schema: booleanText },
+  /** The operators' web app (built assets) served at `/`; by default the monorepo's apps/dashboard/dist. */
+  dashboardDir: { env: 'EDGEWIRE_DASHBOARD_DIR', schema: z.string().min(1).optional() },
 } as const;
 
 type Settings = typeof settings;
