@@ -14,7 +14,6 @@ import {
   type ErrorFrame,
   filterError,
   type MsgFrame,
-  parseServerFrame,
   SubscriptionIndex,
   topicError,
   type WelcomeFrame,
@@ -23,6 +22,7 @@ import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js
 import { EdgewireError } from './errors.js';
 import { Listeners } from './listeners.js';
 import { type Position, RecoveryPositions } from './recovery.js';
+import { readServerFrame } from './server-frames.js';
 import type { Refusal, SocketAdapter, SocketLike } from './socket.js';
 
 export type ConnectionState =
@@ -357,36 +357,28 @@ export class EdgewireClient {
       );
       return;
     }
-    // The hot path: a message is checked by shape only, so thousands per second stay cheap.
-    const candidate = raw as Partial<Message>;
-    if (candidate.type === 'msg' && typeof candidate.topic === 'string' && typeof candidate.ts === 'number') {
-      this.#dispatch(candidate as Message);
-      return;
-    }
-    const parsed = parseServerFrame(text);
-    if (!parsed.ok) {
+    const frame = readServerFrame(raw);
+    if (typeof frame === 'string') {
       this.#listeners.emit(
         'error',
-        new EdgewireError('invalid_frame', `the hub sent an invalid frame: ${parsed.error}`),
+        new EdgewireError('invalid_frame', `the hub sent an invalid frame: ${frame}`),
       );
       return;
     }
-    const frame = parsed.frame;
     switch (frame.type) {
       case 'welcome':
         this.#onWelcome(frame);
         break;
       case 'ack': {
         const pending = frame.ref === undefined ? undefined : this.#takePending(String(frame.ref));
-        // `recovered` is not (yet) in the schema, which strips what it does not know; read it from the text.
-        pending?.resolve({ ...frame, ...pickRecovered(raw) });
+        pending?.resolve(frame);
         break;
       }
       case 'error':
         this.#onErrorFrame(frame);
         break;
       case 'msg':
-        this.#dispatch(frame);
+        this.#dispatch(frame as Message);
         break;
     }
   }
@@ -511,9 +503,4 @@ export class EdgewireClient {
     this.#state = change;
     this.#listeners.emit('state', change);
   }
-}
-
-function pickRecovered(raw: unknown): { recovered?: boolean } {
-  const value = (raw as { recovered?: unknown }).recovered;
-  return typeof value === 'boolean' ? { recovered: value } : {};
 }
