@@ -12,6 +12,7 @@ import { cancelDraw, requestDraw } from '../live/frame-loop';
 export class LiveChart {
   readonly #plot: uPlot;
   readonly #series: MetricSeries;
+  readonly #host: HTMLElement;
   readonly #window: () => { from: number; to: number };
   #zoomed = false;
   #frames = 0;
@@ -19,6 +20,7 @@ export class LiveChart {
 
   constructor(host: HTMLElement, series: MetricSeries, window: () => { from: number; to: number }) {
     this.#series = series;
+    this.#host = host;
     this.#window = window;
     const colors = chartColors();
     const axis = {
@@ -86,6 +88,9 @@ export class LiveChart {
     this.#frames++;
     const { from, to } = this.#window();
     this.#series.trim(from);
+    // What is shown, for tests and the bench to read without reaching into uPlot.
+    this.#host.dataset.points = String(this.#series.xs.length);
+    this.#host.dataset.first = String(this.#series.xs[0] ?? '');
     this.#plot.batch(() => {
       this.#plot.setData([this.#series.xs, this.#series.ys], !this.#zoomed);
       if (!this.#zoomed) this.#plot.setScale('x', { min: from / 1000, max: to / 1000 });

@@ -38,7 +38,7 @@ export const CONTENT_SECURITY_POLICY = [
 
 const YEAR_SEC = 365 * 24 * 3600;
 /** Paths that are never the web app, even when a browser asks for HTML. */
-const NOT_THE_APP = /^\/(api|ws|healthz|readyz|metrics|admin)(\/|$)/;
+const NOT_THE_APP = /^\/(api|ws|healthz|readyz|metrics)(\/|$)/;
 
 const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>edgewire</title>
 <p>The dashboard has not been built. Run <code>npx --yes pnpm@10.34.8 build</code> (or <code>pnpm start</code>, which builds it), then reload.</p>`;
@@ -46,6 +46,11 @@ const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>edgewire</title>
 export const dashboardRoutes: FastifyPluginAsync<DashboardRoutesOptions> = async (app, options) => {
   const root = options.root ?? DEFAULT_DASHBOARD_DIR;
   const built = existsSync(join(root, 'index.html'));
+
+  // The web app's files are public (the app asks for a session itself); say so on every route added here.
+  app.addHook('onRoute', (route) => {
+    route.config = { ...route.config, access: 'public' } as typeof route.config;
+  });
 
   app.addHook('onSend', async (request, reply, payload) => {
     if (!NOT_THE_APP.test(request.url)) {
