@@ -3,6 +3,9 @@
  * dependencies it needs through its options.
  */
 import type { Socket } from 'node:net';
+import { apiErrorSchema } from '@edgewire/protocol';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import Fastify, {
   type FastifyBaseLogger,
@@ -12,8 +15,11 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { adminRoutes } from './admin/admin-routes.js';
-import type { AdminApi } from './admin/admin-service.js';
+import { installAccessControl } from './api/access.js';
+import { type ApiRoute, registerApiRoutes } from './api/api-route.js';
+import type { CallerResolver } from './api/callers.js';
+import { answerError } from './api/errors.js';
+import type { OriginPolicy } from './api/origin.js';
 import type { Handshake } from './auth/handshake.js';
 import type { Bus } from './bus/bus.js';
 import type { HubConfig } from './config.js';
@@ -39,8 +45,10 @@ export interface AppParts {
   handshake: Handshake;
   connections: ConnectionManager;
   metrics: Registry;
-  admin: AdminApi;
-  adminSecret: string;
+  callers: CallerResolver;
+  origins: OriginPolicy;
+  /** The operators' API (SPEC "Operators' HTTP API"), one table. */
+  apiRoutes: readonly ApiRoute[];
   authorizeRead(request: FastifyRequest, filter: string): Promise<void>;
 }
 
@@ -81,9 +89,36 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
       for (const socket of sockets) socket.destroy();
     },
   });
+  // Before any route: every route must declare who may call it, and one hook enforces it.
+  installAccessControl(app, { callers: parts.callers, origins: parts.origins });
+  app.setErrorHandler(answerError);
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'edgewire hub',
+        version: '1',
+        description:
+          'Operators sign in with POST /api/session (cookie); programs send Authorization: Bearer <admin API token> (edgewire-hub apitoken add).',
+      },
+      components: {
+        securitySchemes: {
+          session: { type: 'apiKey', in: 'cookie', name: 'edgewire_session' },
+          bearer: { type: 'http', scheme: 'bearer' },
+        },
+      },
+      security: [{ session: [] }, { bearer: [] }],
+    },
+  });
+  await app.register(async (docs) => {
+    // The documentation is for operators and their scripts, like the API it describes.
+    docs.addHook('onRoute', (route) => {
+      route.config = { ...route.config, access: 'operator' };
+    });
+    await docs.register(swaggerUi, { routePrefix: '/api/docs' });
+  });
   await app.register(healthRoutes, { database: parts.database, sink: parts.sink, bus: parts.bus });
   await app.register(metricsRoutes, { registry: parts.metrics });
-  await app.register(adminRoutes, { prefix: '/admin', admin: parts.admin, secret: parts.adminSecret });
+  await app.register(async (api) => registerApiRoutes(api, parts.apiRoutes, apiErrorSchema));
   await app.register(historyRoutes, { database: parts.database, authorizeRead: parts.authorizeRead });
   await app.register(websocketRoutes, { handshake: parts.handshake, connections });
   await app.register(dashboardRoutes, { root: config.dashboardDir });

@@ -1,20 +1,31 @@
 /**
- * `edgewire-hub`: run the hub, migrate, and manage devices and tokens (SPEC "Running").
+ * `edgewire-hub`: run the hub, migrate, and manage devices, tokens, operators and admin API tokens
+ * (SPEC "Running").
  * Management commands go through the running hub when there is one (PGlite admits a single process,
  * and only the hub can close the connections a change affects); otherwise straight to the database.
  */
-import { type Access, accessSchema, filterError, type Permission } from '@edgewire/protocol';
+import { userInfo } from 'node:os';
+import {
+  type Access,
+  accessSchema,
+  filterError,
+  type Permission,
+  passwordSchema,
+  type Role,
+  roleSchema,
+  userNameSchema,
+} from '@edgewire/protocol';
 import { Command, InvalidArgumentError } from 'commander';
 import pino from 'pino';
 import { HttpAdminClient, isHubDown } from './admin/admin-client.js';
-import { type AdminApi, AdminService } from './admin/admin-service.js';
+import { type AdminApi, AdminService, createAdminParts } from './admin/admin-service.js';
 import { readLocalAdmin } from './admin/local-admin.js';
-import { TokenStore } from './auth/token-store.js';
 import { MemoryBus } from './bus/memory-bus.js';
 import { RedisBus } from './bus/redis-bus.js';
 import { type HubConfig, loadConfig } from './config.js';
 import { openMigratedDatabase, startHub } from './hub.js';
 import { createLogger } from './logger.js';
+import { readPassword } from './operators/password-input.js';
 
 function parseGrant(text: string, previous: Permission[] = []): Permission[] {
   const at = text.lastIndexOf(':');
@@ -34,6 +45,26 @@ function parsePositiveInt(text: string): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError('expected a positive integer');
   return value;
+}
+
+function parseRole(text: string): Role {
+  const parsed = roleSchema.safeParse(text);
+  if (!parsed.success) throw new InvalidArgumentError('expected admin or viewer');
+  return parsed.data;
+}
+
+function parseUserName(text: string): string {
+  const parsed = userNameSchema.safeParse(text);
+  if (!parsed.success) throw new InvalidArgumentError(parsed.error.issues[0]!.message);
+  return text;
+}
+
+/** The new password from `--password-file` (`-`: standard input) or, on a terminal, asked twice. */
+async function newPassword(file: string | undefined): Promise<string> {
+  const password = await readPassword(file);
+  const checked = passwordSchema.safeParse(password);
+  if (!checked.success) throw new Error(`password: ${checked.error.issues[0]!.message}`);
+  return password;
 }
 
 function parseDate(text: string): Date {
@@ -63,7 +94,8 @@ async function withAdmin<T>(work: (admin: AdminApi) => Promise<T>): Promise<T> {
       ? await RedisBus.connect(config.redisUrl, config.redisPrefix, logger)
       : new MemoryBus();
     try {
-      return await work(new AdminService(new TokenStore(database), bus));
+      const parts = createAdminParts(database, bus, { scryptLog2N: config.passwordScryptLog2N });
+      return await work(new AdminService(parts, { name: `cli:${userInfo().username}` }));
     } finally {
       await bus.close();
     }
@@ -170,6 +202,93 @@ export function buildCli(): Command {
     .action(async (id: string) => {
       await withAdmin((admin) => admin.revokeToken(id));
       process.stdout.write(`Token ${id} revoked.\n`);
+    });
+
+  const user = program
+    .command('user')
+    .description('manage operators (who sign in to the dashboard and the API)');
+  user
+    .command('add')
+    .description('create an operator; the password comes from a prompt or --password-file')
+    .argument('<name>', 'user name: letters, digits, ".", "_", "@" or "-"', parseUserName)
+    .requiredOption('--role <role>', 'admin (may change things) or viewer', parseRole)
+    .option('--password-file <file>', 'read the password from the first line of a file (- for stdin)')
+    .action(async (name: string, options: { role: Role; passwordFile?: string }) => {
+      const password = await newPassword(options.passwordFile);
+      await withAdmin((admin) => admin.addUser(name, options.role, password));
+      process.stdout.write(`Operator ${name} (${options.role}) created.\n`);
+    });
+  user
+    .command('passwd')
+    .description("set an operator's password; their sessions end")
+    .argument('<name>', 'user name', parseUserName)
+    .option('--password-file <file>', 'read the password from the first line of a file (- for stdin)')
+    .action(async (name: string, options: { passwordFile?: string }) => {
+      const password = await newPassword(options.passwordFile);
+      await withAdmin((admin) => admin.editUser(name, { password }));
+      process.stdout.write(`Password of ${name} changed; their sessions have ended.\n`);
+    });
+  user
+    .command('role')
+    .description("change an operator's role; their sessions end")
+    .argument('<name>', 'user name', parseUserName)
+    .argument('<role>', 'admin or viewer', parseRole)
+    .action(async (name: string, role: Role) => {
+      await withAdmin((admin) => admin.editUser(name, { role }));
+      process.stdout.write(`${name} is now ${role}; their sessions have ended.\n`);
+    });
+  user
+    .command('rm')
+    .description('remove an operator; their sessions end and their WebSockets close with 4003')
+    .argument('<name>', 'user name', parseUserName)
+    .action(async (name: string) => {
+      await withAdmin((admin) => admin.removeUser(name));
+      process.stdout.write(`Operator ${name} removed.\n`);
+    });
+  user
+    .command('ls')
+    .alias('list')
+    .description('list operators')
+    .option('--json', 'print a JSON array')
+    .action(async (options: { json?: boolean }) => {
+      const users = await withAdmin((admin) => admin.listUsers());
+      if (options.json) process.stdout.write(`${JSON.stringify(users)}\n`);
+      else for (const u of users) process.stdout.write(`${u.name}\t${u.role}\tsince ${u.createdAt}\n`);
+    });
+
+  const apiToken = program
+    .command('apitoken')
+    .description("manage admin API tokens (Bearer credentials with an admin's rights, for scripts and CI)");
+  apiToken
+    .command('add')
+    .description('create an admin API token and print it once')
+    .argument('<name>', 'what it is for, e.g. "ci-deploy"')
+    .option('--json', 'print {"id","token"} as JSON')
+    .action(async (name: string, options: { json?: boolean }) => {
+      const issued = await withAdmin((admin) => admin.addApiToken(name));
+      printIssued(issued, options.json === true, 'Admin API token');
+    });
+  apiToken
+    .command('ls')
+    .alias('list')
+    .description('list admin API tokens (never the secret)')
+    .option('--json', 'print a JSON array')
+    .action(async (options: { json?: boolean }) => {
+      const tokens = await withAdmin((admin) => admin.listApiTokens());
+      if (options.json) process.stdout.write(`${JSON.stringify(tokens)}\n`);
+      else
+        for (const t of tokens) {
+          const state = t.revokedAt ? `revoked ${t.revokedAt.toISOString()}` : 'active';
+          process.stdout.write(`${t.id}\t${t.name}\t${state}\tcreated by ${t.createdBy}\n`);
+        }
+    });
+  apiToken
+    .command('revoke')
+    .description('revoke an admin API token')
+    .argument('<id>', 'token id (apt_...)')
+    .action(async (id: string) => {
+      await withAdmin((admin) => admin.revokeApiToken(id));
+      process.stdout.write(`Admin API token ${id} revoked.\n`);
     });
   return program;
 }

@@ -13,6 +13,25 @@ const booleanText = z
   .default('false')
   .transform((v) => v === 'true' || v === '1');
 const nonNegativeInt = z.coerce.number().int().min(0);
+const originList = z
+  .string()
+  .default('')
+  .transform((text, ctx) => {
+    const origins = text
+      .split(',')
+      .map((o) => o.trim())
+      .filter((o) => o.length > 0);
+    for (const origin of origins) {
+      if (!URL.canParse(origin) || new URL(origin).origin !== origin.toLowerCase()) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected origins like https://ops.example.com, got ${origin}`,
+        });
+        return z.NEVER;
+      }
+    }
+    return origins;
+  });
 
 /** Each key, the environment variable it comes from, and its schema (with the default). */
 const settings = {
@@ -64,6 +83,23 @@ const settings = {
   trustProxy: { env: 'EDGEWIRE_TRUST_PROXY', schema: booleanText },
   /** The operators' web app (built assets) served at `/`; by default the monorepo's apps/dashboard/dist. */
   dashboardDir: { env: 'EDGEWIRE_DASHBOARD_DIR', schema: z.string().min(1).optional() },
+  /** Origins besides the hub's own whose pages may use the operator cookie (comma-separated). */
+  allowedOrigins: { env: 'EDGEWIRE_ALLOWED_ORIGINS', schema: originList },
+  /** The hub sits behind TLS (a proxy) even if no `X-Forwarded-Proto` says so: cookies get `Secure`. */
+  behindTls: { env: 'EDGEWIRE_BEHIND_TLS', schema: booleanText },
+  /** An operator session unused for this long ends. */
+  sessionIdleSec: { env: 'EDGEWIRE_SESSION_IDLE_SEC', schema: positiveInt.default(30 * 60) },
+  /** An operator session ends this long after sign-in, whatever the activity. */
+  sessionMaxSec: { env: 'EDGEWIRE_SESSION_MAX_SEC', schema: positiveInt.default(12 * 3600) },
+  /** Wrong passwords for one name before 429 (an address gets three times as many). */
+  signInMaxFailures: { env: 'EDGEWIRE_SIGNIN_MAX_FAILURES', schema: positiveInt.default(10) },
+  /** How long a name or address stays locked out after its last failure. */
+  signInLockoutSec: { env: 'EDGEWIRE_SIGNIN_LOCKOUT_SEC', schema: positiveInt.default(15 * 60) },
+  /** scrypt cost as log2(N): 17 is OWASP's recommendation (128 MiB per hash); lower only for tests. */
+  passwordScryptLog2N: {
+    env: 'EDGEWIRE_PASSWORD_SCRYPT_LOG2N',
+    schema: z.coerce.number().int().min(14).max(20).default(17),
+  },
 } as const;
 
 type Settings = typeof settings;

@@ -7,14 +7,18 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { AdminService } from './admin/admin-service.js';
+import { AdminService, createAdminParts } from './admin/admin-service.js';
 import { removeLocalAdmin, writeLocalAdmin } from './admin/local-admin.js';
+import { CallerResolver } from './api/callers.js';
+import { operatorRoutes } from './api/operator-routes.js';
+import { OriginPolicy } from './api/origin.js';
 import { buildApp } from './app.js';
 import { Handshake } from './auth/handshake.js';
 import { createReadAuthorizer } from './auth/read-authorizer.js';
+import { listenForRevocations } from './auth/revocation-listener.js';
 import { TokenCache } from './auth/token-cache.js';
-import { TokenStore } from './auth/token-store.js';
 import { Broker } from './broker.js';
+import type { ControlEvent } from './bus/bus.js';
 import { LocalFanout } from './bus/local-fanout.js';
 import { MemoryBus } from './bus/memory-bus.js';
 import { RedisBus } from './bus/redis-bus.js';
@@ -24,11 +28,16 @@ import { type HubConfig, loadConfig } from './config.js';
 import { ConnectionManager } from './connections/connection-manager.js';
 import { FrameHandler } from './connections/frame-handler.js';
 import { Heartbeat } from './connections/heartbeat.js';
+import { ClusterConnections } from './connections/live-connections.js';
 import { ConnectionRegistry } from './connections/registry.js';
 import { createMetrics } from './http/metrics.js';
 import { TelemetryIngest } from './ingest/telemetry-ingest.js';
 import type { TelemetrySink } from './ingest/telemetry-sink.js';
 import { createLogger } from './logger.js';
+import { SessionStore } from './operators/session-store.js';
+import { SignIn } from './operators/sign-in.js';
+import { SignInThrottle } from './operators/sign-in-throttle.js';
+import { presenceOf } from './presence.js';
 import { RedisRetainedStore } from './retained/redis-retained-store.js';
 import { MemoryRetainedStore } from './retained/retained-store.js';
 import { HubStats } from './stats.js';
@@ -107,9 +116,13 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
       : new MemoryRetainedStore();
     cleanups.unshift(() => retained.close());
     const broker = new Broker(bus, retained);
-    const store = new TokenStore(database);
-    const tokenCache = new TokenCache(store, config.tokenCacheMs);
-    const admin = new AdminService(store, bus);
+    const adminParts = createAdminParts(database, bus, {
+      scryptLog2N: config.passwordScryptLog2N,
+      presence: () => presenceOf(retained),
+    });
+    adminParts.hasher.warm();
+    const tokenCache = new TokenCache(adminParts.tokens, config.tokenCacheMs);
+    const admin = new AdminService(adminParts);
     const frames = new FrameHandler(registry, broker, new TelemetryIngest(broker, sink, bus), stats, config);
     const connections = new ConnectionManager({
       registry,
@@ -120,17 +133,42 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
       logger,
       limits: config,
       heartbeatSec: config.heartbeatSec,
+      deviceActivity: {
+        connected: (id, address, agentVersion) =>
+          adminParts.devices.recordConnected(id, address, agentVersion),
+        disconnected: (id) => adminParts.devices.recordSeen(id),
+      },
     });
-    bus.attach(new LocalFanout(registry, retained, stats), (event) => {
+    const live = new ClusterConnections(registry, bus);
+    const revoke = (event: ControlEvent) => {
       if (event.type === 'token-invalidated' || event.type === 'device-removed') tokenCache.clear();
       connections.onControl(event);
+    };
+    bus.attach(new LocalFanout(registry, retained, stats), (event) => {
+      revoke(event);
+      live.onControl(event);
     });
+    // Every instance hears the database itself: changes made anywhere, SQL included, close connections.
+    const unlisten = await listenForRevocations(database, logger, revoke, () => tokenCache.clear());
+    cleanups.unshift(unlisten);
     const slots = config.redisUrl
       ? await RedisSlots.connect(config.redisUrl, config.redisPrefix, logger)
       : new MemorySlots();
     cleanups.unshift(() => slots.close());
-    const handshake = new Handshake(tokenCache, slots, stats, config);
+    const sessions = new SessionStore(database, config);
+    const origins = new OriginPolicy(config.allowedOrigins);
+    const handshake = new Handshake(tokenCache, slots, stats, config, {
+      origins,
+      find: (secret) => sessions.find(secret),
+    });
     const adminSecret = randomBytes(32).toString('base64url');
+    const callers = new CallerResolver(sessions, adminParts.apiTokens, adminSecret);
+    const signIn = new SignIn(
+      adminParts.users,
+      sessions,
+      adminParts.hasher,
+      new SignInThrottle(database, config),
+    );
     const app = await buildApp({
       config,
       logger,
@@ -142,9 +180,18 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
       handshake,
       connections,
       metrics,
-      admin,
-      adminSecret,
-      authorizeRead: createReadAuthorizer(tokenCache),
+      callers,
+      origins,
+      apiRoutes: operatorRoutes({
+        admin,
+        signIn,
+        sessions,
+        connections: live,
+        origins,
+        cookies: config,
+        sessionMaxSec: config.sessionMaxSec,
+      }),
+      authorizeRead: createReadAuthorizer(tokenCache, callers),
     });
     cleanups.unshift(() => app.close());
     await app.listen({ host: config.host, port: config.port });

@@ -3,7 +3,7 @@
  * (embedded PGlite) or a fresh PostgreSQL database.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,6 +66,14 @@ it('prints help for every command', async () => {
     ['device', 'rm'],
     ['token', 'add'],
     ['token', 'revoke'],
+    ['user', 'add'],
+    ['user', 'passwd'],
+    ['user', 'role'],
+    ['user', 'rm'],
+    ['user', 'ls'],
+    ['apitoken', 'add'],
+    ['apitoken', 'ls'],
+    ['apitoken', 'revoke'],
   ];
   const outputs = await Promise.all([[], ...commands].map((args) => cli([...args, '--help'], {})));
   outputs.forEach(({ stdout }, i) => {
@@ -136,6 +144,25 @@ describe('embedded (PGlite)', () => {
     await cli(['token', 'revoke', client.id], { EDGEWIRE_DATA_DIR: dir });
     expect((await clientSocket.closed).code).toBe(4003);
 
+    // Operators and admin API tokens through the running hub; a script then drives the API with the token.
+    const passwordFile = join(dir, 'password');
+    writeFileSync(passwordFile, 'correct horse battery\n', { mode: 0o600 });
+    await cli(['user', 'add', 'ada', '--role', 'admin', '--password-file', passwordFile], {
+      EDGEWIRE_DATA_DIR: dir,
+    });
+    const apiToken = JSON.parse(
+      (await cli(['apitoken', 'add', 'ci', '--json'], { EDGEWIRE_DATA_DIR: dir })).stdout,
+    );
+    expect(apiToken.token).toMatch(/^ewa_/);
+    const users = await fetch(`${url}/api/users`, { headers: { authorization: `Bearer ${apiToken.token}` } });
+    expect(((await users.json()) as { users: Array<{ name: string }> }).users.map((u) => u.name)).toEqual([
+      'ada',
+    ]);
+    await cli(['apitoken', 'revoke', apiToken.id], { EDGEWIRE_DATA_DIR: dir });
+    expect(
+      (await fetch(`${url}/api/users`, { headers: { authorization: `Bearer ${apiToken.token}` } })).status,
+    ).toBe(401);
+
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     expect((await deviceSocket.closed).code).toBe(1001);
@@ -144,7 +171,9 @@ describe('embedded (PGlite)', () => {
     expect(output).toContain('hub stopped');
     expect(output).not.toContain(device.token);
     expect(output).not.toContain(client.token);
-  }, 90_000);
+    expect(output).not.toContain(apiToken.token);
+    expect(output).not.toContain('correct horse');
+  }, 180_000);
 });
 
 describe('PostgreSQL', () => {
@@ -168,6 +197,42 @@ describe('PostgreSQL', () => {
       await hub.close();
     }
   }, 60_000);
+
+  it('revokes without Redis too: the database itself tells the running hub (4003)', async () => {
+    testDb = await createTestDatabase('postgres');
+    const hub = await startTestHub({ databaseUrl: testDb.url });
+    try {
+      const issued = await hub.admin.addToken({ permissions: [{ filter: 'a/#', access: 'read' }] });
+      const { client } = await connect(hub, '/ws', { token: issued.token });
+      await cli(['token', 'revoke', issued.id], { DATABASE_URL: testDb.url!, EDGEWIRE_DATA_DIR: tempDir() });
+      expect((await client.closed).code).toBe(4003);
+    } finally {
+      await hub.close();
+    }
+  }, 60_000);
+
+  it('manages operators with no hub running (PostgreSQL): password from a file, minimum length, never echoed', async () => {
+    testDb = await createTestDatabase('postgres');
+    const dir = tempDir();
+    const db = { DATABASE_URL: testDb.url!, EDGEWIRE_DATA_DIR: dir };
+    const file = join(dir, 'password');
+    writeFileSync(file, 'short\n', { mode: 0o600 });
+    const refused = await cli(['user', 'add', 'ada', '--role', 'admin', '--password-file', file], db).catch(
+      (e) => e,
+    );
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('password: must be at least 12 characters');
+    writeFileSync(file, 'correct horse battery\n');
+    const added = await cli(['user', 'add', 'ada', '--role', 'admin', '--password-file', file], db);
+    expect(added.stdout).toBe('Operator ada (admin) created.\n');
+    const listed = JSON.parse((await cli(['user', 'ls', '--json'], db)).stdout);
+    expect(listed).toEqual([expect.objectContaining({ name: 'ada', role: 'admin' })]);
+    expect(JSON.stringify(listed)).not.toContain('correct horse');
+    const prompt = await cli(['user', 'add', 'bob', '--role', 'viewer'], db).catch((e) => e);
+    expect(prompt.stderr).toContain('--password-file');
+    const last = await cli(['user', 'rm', 'ada'], db).catch((e) => e);
+    expect(last.stderr).toContain('last admin');
+  }, 180_000);
 
   it('migrates and manages devices through DATABASE_URL', async () => {
     testDb = await createTestDatabase('postgres');

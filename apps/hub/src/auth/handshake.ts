@@ -3,12 +3,15 @@
  * refusal is a plain HTTP answer before the upgrade, never a 101 followed by a close (SPEC "WebSocket
  * endpoints"). The cheap checks come first so that floods cost as little as possible.
  */
-import { DEVICE_ID_PATTERN, filterError, type Permission } from '@edgewire/protocol';
+import { DEVICE_ID_PATTERN, filterError, type Permission, type Role } from '@edgewire/protocol';
 import type {} from '@fastify/websocket';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { sessionCookie } from '../api/callers.js';
+import type { OriginPolicy } from '../api/origin.js';
 import type { ConnectionSlots } from '../cluster/connection-slots.js';
 import type { ConnectionIdentity } from '../connections/connection.js';
 import { KeyedBuckets, SlidingWindowCounter } from '../connections/rate-limit.js';
+import type { OperatorSession } from '../operators/session-store.js';
 import { maySubscribe } from '../permissions/policy.js';
 import { HubStats } from '../stats.js';
 import { authenticate, CredentialError } from './credentials.js';
@@ -30,7 +33,26 @@ export interface AcceptedHandshake {
   readonly topics: readonly string[];
   /** When the token was looked up (epoch ms): a revocation after this must still reach the connection. */
   readonly checkedAt: number;
+  /** From a `User-Agent: edgewire-agent/<version>` header, when the client sent one. */
+  readonly agentVersion: string | undefined;
 }
+
+/** Operators on `/ws`: the cookie's session, from an allowed origin (cross-site WebSocket hijacking). */
+export interface OperatorHandshake {
+  readonly origins: Pick<OriginPolicy, 'allows'>;
+  find(secret: string): Promise<OperatorSession | undefined>;
+}
+
+/** Operators read every topic, `$admin/…` included; admins may also send commands to devices. */
+export function operatorPermissions(role: Role): Permission[] {
+  const read: Permission[] = [
+    { filter: '#', access: 'read' },
+    { filter: '$admin/#', access: 'read' },
+  ];
+  return role === 'admin' ? [...read, { filter: 'devices/+/cmd/#', access: 'readwrite' }] : read;
+}
+
+const AGENT_VERSION = /\bedgewire-agent\/([0-9A-Za-z.+-]{1,32})/;
 
 export class Handshake {
   readonly #accepted = new WeakMap<FastifyRequest['raw'], AcceptedHandshake>();
@@ -42,6 +64,7 @@ export class Handshake {
     private readonly slots: ConnectionSlots,
     private readonly stats: HubStats,
     limits: HandshakeLimits,
+    private readonly operators?: OperatorHandshake,
   ) {
     this.#addresses = new KeyedBuckets(limits.handshakeRatePerAddress, limits.handshakeRatePerAddress * 5);
     this.#deviceConnects = new SlidingWindowCounter(limits.deviceConnectsPerMinute, 60_000);
@@ -92,6 +115,10 @@ export class Handshake {
     if (wait > 0) throw new CredentialError(429, 'too many handshakes from this address', wait);
 
     const checkedAt = Date.now();
+    const cookie = sessionCookie(request);
+    if (this.operators && deviceId === undefined && request.headers.authorization === undefined && cookie) {
+      return this.#operator(request, this.operators, cookie, checkedAt);
+    }
     const record = await authenticate(this.tokens, request.headers.authorization);
     if (deviceId === undefined) {
       if (record.kind !== 'client')
@@ -106,6 +133,7 @@ export class Handshake {
       deviceId,
       permissions: record.permissions as Permission[],
       expiresAt: record.expiresAt,
+      address: request.ip,
     };
     const topics = this.#topics(request, identity);
 
@@ -120,7 +148,32 @@ export class Handshake {
     if (request.raw.socket.destroyed) release();
     else request.raw.socket.once('close', release);
     this.tokens.noteUse(record.id, (error) => request.log.warn({ err: error }, 'recording token use failed'));
-    return { identity, topics, checkedAt };
+    const agentVersion = AGENT_VERSION.exec(request.headers['user-agent'] ?? '')?.[1];
+    return { identity, topics, checkedAt, agentVersion };
+  }
+
+  async #operator(
+    request: FastifyRequest,
+    operators: OperatorHandshake,
+    secret: string,
+    checkedAt: number,
+  ): Promise<AcceptedHandshake> {
+    // A page on another site can open a WebSocket with the operator's cookie; its Origin gives it away.
+    if (!operators.origins.allows(request)) {
+      throw new CredentialError(403, 'Origin: the session cookie is accepted only from an allowed origin');
+    }
+    const session = await operators.find(secret);
+    if (!session) throw new CredentialError(401, 'session ended or unknown: sign in again');
+    const identity: ConnectionIdentity = {
+      tokenId: session.id,
+      kind: 'operator',
+      deviceId: undefined,
+      permissions: operatorPermissions(session.role),
+      expiresAt: session.expiresAt,
+      address: request.ip,
+      operator: session.name,
+    };
+    return { identity, topics: this.#topics(request, identity), checkedAt, agentVersion: undefined };
   }
 
   /** The `Topics` header's filters, each one checked against the token's grants. */

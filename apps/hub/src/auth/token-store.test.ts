@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, DRIVERS, type TestDatabase } from '../../test/databases.js';
+import { ConflictError, NotFoundError } from '../errors.js';
 import type { Database } from '../storage/database.js';
 import { migrate } from '../storage/migrate.js';
 import { migrations } from '../storage/migrations/index.js';
 import { hashToken } from './secrets.js';
-import { ConflictError, NotFoundError, TokenStore } from './token-store.js';
+import { TokenStore } from './token-store.js';
 
 describe.each(DRIVERS)('token store on %s', (driver) => {
   let testDb: TestDatabase;

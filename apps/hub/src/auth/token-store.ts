@@ -3,9 +3,12 @@
  * through here, so the handshake and the admin service agree on what a token is.
  */
 import type { Permission } from '@edgewire/protocol';
-import { and, eq, isNull, sql } from 'drizzle-orm';
+import { and, desc, eq, isNull, sql } from 'drizzle-orm';
+import type { DeviceEdit } from '../admin/device-store.js';
+import { ConflictError, isDuplicate, NotFoundError } from '../errors.js';
 import type { Database } from '../storage/database.js';
 import { devices, permissions, tokens } from '../storage/schema.js';
+import { editVersioned } from '../storage/versioned.js';
 import { hashToken, newToken, newTokenId } from './secrets.js';
 
 export type TokenKind = 'device' | 'client';
@@ -22,6 +25,16 @@ export interface TokenRecord {
   readonly permissions: readonly Permission[];
 }
 
+/** A client token as operators see it: everything but the hash. */
+export type ClientTokenRow = Omit<typeof tokens.$inferSelect, 'hash'> & { permissions: Permission[] };
+
+export interface ClientTokenEdit {
+  name?: string | null | undefined;
+  permissions?: Permission[] | undefined;
+  maxConnections?: number | null | undefined;
+  expiresAt?: Date | null | undefined;
+}
+
 export interface IssuedToken {
   readonly id: string;
   /** The token itself; returned once, never stored. */
@@ -29,21 +42,10 @@ export interface IssuedToken {
 }
 
 export interface ClientTokenOptions {
+  name?: string | undefined;
   permissions: Permission[];
   maxConnections?: number | undefined;
   expiresAt?: Date | undefined;
-}
-
-/** A unique-constraint violation, whichever driver reported it. */
-const isDuplicate = (error: unknown): boolean =>
-  (error as { code?: string })?.code === '23505' ||
-  (error as { cause?: { code?: string } })?.cause?.code === '23505';
-
-export class NotFoundError extends Error {
-  override name = 'NotFoundError';
-}
-export class ConflictError extends Error {
-  override name = 'ConflictError';
 }
 
 export class TokenStore {
@@ -74,13 +76,18 @@ export class TokenStore {
     };
   }
 
-  /** Registers a device and issues its token. */
-  async addDevice(deviceId: string): Promise<IssuedToken> {
+  /** Registers a device (with what operators call it) and issues its token. */
+  async addDevice(deviceId: string, about: DeviceEdit = {}): Promise<IssuedToken> {
     const token = newToken();
     const id = newTokenId();
     try {
       await this.database.db.transaction(async (tx) => {
-        await tx.insert(devices).values({ id: deviceId });
+        await tx.insert(devices).values({
+          id: deviceId,
+          name: about.name ?? null,
+          description: about.description ?? '',
+          labels: about.labels ?? {},
+        });
         await tx.insert(tokens).values({ id, hash: hashToken(token), kind: 'device', deviceId });
       });
     } catch (error) {
@@ -99,12 +106,90 @@ export class TokenStore {
     return owned.map((t) => t.id);
   }
 
+  /**
+   * Issues a new token for a device and deletes its old ones, in one transaction: the database then
+   * announces the old tokens (see migration 0003), which closes their connections with 4003.
+   */
+  async rotateDeviceToken(deviceId: string): Promise<IssuedToken> {
+    const token = newToken();
+    const id = newTokenId();
+    await this.database.db.transaction(async (tx) => {
+      const [device] = await tx.select({ id: devices.id }).from(devices).where(eq(devices.id, deviceId));
+      if (!device) throw new NotFoundError(`no device ${deviceId}`);
+      await tx.delete(tokens).where(eq(tokens.deviceId, deviceId));
+      await tx.insert(tokens).values({ id, hash: hashToken(token), kind: 'device', deviceId });
+    });
+    return { id, token };
+  }
+
+  /** Every client token with its grants, newest first (never a secret: only hashes are stored). */
+  async listClientTokens(id?: string): Promise<ClientTokenRow[]> {
+    const rows = await this.database.db
+      .select({ token: tokens, filter: permissions.filter, access: permissions.access })
+      .from(tokens)
+      .leftJoin(permissions, eq(permissions.tokenId, tokens.id))
+      .where(id === undefined ? eq(tokens.kind, 'client') : and(eq(tokens.kind, 'client'), eq(tokens.id, id)))
+      .orderBy(desc(tokens.createdAt), tokens.id, permissions.filter);
+    const byId = new Map<string, ClientTokenRow>();
+    for (const { token, filter, access } of rows) {
+      let entry = byId.get(token.id);
+      if (!entry) {
+        const { hash: _hash, ...rest } = token;
+        entry = { ...rest, permissions: [] };
+        byId.set(token.id, entry);
+      }
+      if (filter !== null && access !== null) entry.permissions.push({ filter, access });
+    }
+    return [...byId.values()];
+  }
+
+  async getClientToken(id: string): Promise<ClientTokenRow | undefined> {
+    return (await this.listClientTokens(id))[0];
+  }
+
+  /** Applies an operator's edit to a client token; `expected` is the version it was made against. */
+  editClientToken(
+    id: string,
+    edit: ClientTokenEdit,
+    expected: number | undefined,
+    view: (row: ClientTokenRow) => Promise<{ version: number } & Record<string, unknown>>,
+  ): Promise<ClientTokenRow> {
+    const changes: Partial<typeof tokens.$inferInsert> = {};
+    if (edit.name !== undefined) changes.name = edit.name;
+    if (edit.maxConnections !== undefined) changes.maxConnections = edit.maxConnections;
+    if (edit.expiresAt !== undefined) changes.expiresAt = edit.expiresAt;
+    return editVersioned({
+      what: `token ${id}`,
+      expected,
+      apply: async (version) => {
+        const updated = await this.database.db.transaction(async (tx) => {
+          const match = and(eq(tokens.id, id), eq(tokens.kind, 'client'));
+          const [row] = await tx
+            .update(tokens)
+            .set({ ...changes, version: sql`${tokens.version} + 1` })
+            .where(version === undefined ? match : and(match, eq(tokens.version, version)))
+            .returning({ id: tokens.id });
+          if (!row) return false;
+          if (edit.permissions !== undefined) {
+            await tx.delete(permissions).where(eq(permissions.tokenId, id));
+            await tx.insert(permissions).values(edit.permissions.map((p) => ({ tokenId: id, ...p })));
+          }
+          return true;
+        });
+        return updated ? this.getClientToken(id) : undefined;
+      },
+      current: () => this.getClientToken(id),
+      view,
+    });
+  }
+
   async addClientToken(options: ClientTokenOptions): Promise<IssuedToken> {
     const token = newToken();
     const id = newTokenId();
     await this.database.db.transaction(async (tx) => {
       await tx.insert(tokens).values({
         id,
+        name: options.name ?? null,
         hash: hashToken(token),
         kind: 'client',
         maxConnections: options.maxConnections ?? null,
@@ -122,7 +207,7 @@ export class TokenStore {
     const { db } = this.database;
     await db
       .update(tokens)
-      .set({ revokedAt: sql`now()` })
+      .set({ revokedAt: sql`now()`, version: sql`${tokens.version} + 1` })
       .where(and(eq(tokens.id, tokenId), isNull(tokens.revokedAt)));
     const [row] = await db.select({ id: tokens.id }).from(tokens).where(eq(tokens.id, tokenId));
     if (!row) throw new NotFoundError(`no token ${tokenId}`);

@@ -3,6 +3,7 @@
  * (revocation, takeover, telemetry acks). The in-process implementation serves one hub; a Redis one plugs in behind
  * the same interface so that, e.g., a revocation closes connections on every instance.
  */
+import type { ConnectionView } from '@edgewire/protocol';
 import type { JsonValue } from '../json.js';
 
 export interface BusMessage {
@@ -16,6 +17,16 @@ export interface BusMessage {
 export type ControlEvent =
   /** The token was revoked or deleted, or its permissions changed: close its connections with 4003. */
   | { readonly type: 'token-invalidated'; readonly tokenId: string }
+  /** The operator session ended (sign-out, removed or changed operator, expiry): close its WebSockets with 4003. */
+  | { readonly type: 'session-ended'; readonly sessionId: string }
+  /** Every instance reports its live connections (`connections-report`) for the operators' list. */
+  | { readonly type: 'connections-query'; readonly requestId: string; readonly kick?: string }
+  | {
+      readonly type: 'connections-report';
+      readonly requestId: string;
+      readonly connections: readonly ConnectionView[];
+      readonly kicked: boolean;
+    }
   /** The device was deleted: close its connection with 4003. */
   | { readonly type: 'device-removed'; readonly deviceId: string }
   /** `connId` is now the device's live connection: any other one, anywhere, closes with 4009. */
@@ -32,6 +43,8 @@ export interface LocalDelivery {
 export interface Bus {
   /** False while the bus cannot reach the other instances; `/readyz` reports it. */
   readonly healthy: boolean;
+  /** True when other hub instances may hear this bus (they answer control events asynchronously). */
+  readonly distributed: boolean;
   /** Hands local deliveries to the bus; called once at start. */
   attach(local: LocalDelivery, onControl: (event: ControlEvent) => void): void;
   /** Is anyone, on any instance, subscribed to `topic`? Lets the hot path skip unwanted work. */

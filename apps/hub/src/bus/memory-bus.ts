@@ -3,6 +3,7 @@ import type { Bus, BusMessage, ControlEvent, LocalDelivery } from './bus.js';
 
 export class MemoryBus implements Bus {
   readonly healthy = true;
+  readonly distributed = false;
   #local: LocalDelivery | undefined;
   #onControl: ((event: ControlEvent) => void) | undefined;
 

@@ -17,6 +17,7 @@ interface Envelope<T> {
 }
 
 export class RedisBus implements Bus {
+  readonly distributed = true;
   readonly #instance = randomBytes(8).toString('hex');
   readonly #publisher: Redis;
   readonly #subscriber: Redis;

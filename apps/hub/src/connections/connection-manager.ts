@@ -29,6 +29,13 @@ export interface ConnectionManagerOptions {
   readonly logger: Logger;
   readonly limits: ConnectionLimits;
   readonly heartbeatSec: number;
+  /** Told when devices come and go (last seen, address, agent version for operators); errors are logged. */
+  readonly deviceActivity?: DeviceActivity;
+}
+
+export interface DeviceActivity {
+  connected(deviceId: string, address: string, agentVersion: string | undefined): Promise<void>;
+  disconnected(deviceId: string): Promise<void>;
 }
 
 /** How long an invalidation is remembered for handshakes that were already past the token check. */
@@ -52,12 +59,18 @@ export class ConnectionManager {
     const connection = new Connection(id, identity, socket, transport, this.#coalescer, log, limits, stats);
     const replaced = registry.add(connection);
     replaced?.close(CloseCode.replaced, 'replaced by a newer connection of this device');
+    const activity = this.options.deviceActivity;
+    const noted = (error: unknown) => log.warn({ err: error }, 'recording device activity failed');
     if (identity.deviceId !== undefined) {
       bus.control({ type: 'device-connected', deviceId: identity.deviceId, connId: id });
+      activity?.connected(identity.deviceId, identity.address, handshake.agentVersion).catch(noted);
     }
     log.info({ kind: identity.kind, tokenId: identity.tokenId }, 'connected');
 
     socket.on('message', (data, isBinary) => {
+      connection.bytesIn += Array.isArray(data)
+        ? data.reduce((sum, part) => sum + part.length, 0)
+        : (data as Buffer | ArrayBuffer).byteLength;
       try {
         frames.handle(connection, data, isBinary);
       } catch (error) {
@@ -74,8 +87,9 @@ export class ConnectionManager {
       clearTimeout(expiry.timer);
       const wasLive = registry.remove(connection);
       log.info({ code }, 'disconnected');
-      if (wasLive && identity.deviceId !== undefined && !connection.replaced && !this.#shuttingDown) {
-        publishPresence(broker, identity.deviceId, false);
+      if (wasLive && identity.deviceId !== undefined && !connection.replaced) {
+        activity?.disconnected(identity.deviceId).catch(noted);
+        if (!this.#shuttingDown) publishPresence(broker, identity.deviceId, false);
       }
     });
 
@@ -100,12 +114,26 @@ export class ConnectionManager {
   /** Applies a control event from the bus to this instance's connections. */
   onControl(event: ControlEvent): void {
     const { registry } = this.options;
-    if (event.type === 'token-invalidated' || event.type === 'device-removed') this.#remember(event);
+    if (
+      event.type === 'token-invalidated' ||
+      event.type === 'device-removed' ||
+      event.type === 'session-ended'
+    ) {
+      this.#remember(event);
+    }
     switch (event.type) {
       case 'token-invalidated':
         for (const connection of registry.ofToken(event.tokenId)) {
           connection.close(CloseCode.credentialsInvalidated, 'token revoked or changed');
         }
+        return;
+      case 'session-ended':
+        for (const connection of registry.ofToken(event.sessionId)) {
+          connection.close(CloseCode.credentialsInvalidated, 'operator session ended');
+        }
+        return;
+      case 'connections-query':
+      case 'connections-report':
         return;
       case 'device-removed':
         registry.device(event.deviceId)?.close(CloseCode.credentialsInvalidated, 'device deleted');
@@ -138,11 +166,19 @@ export class ConnectionManager {
     }
   }
 
-  #remember(event: Extract<ControlEvent, { type: 'token-invalidated' | 'device-removed' }>): void {
+  #remember(
+    event: Extract<ControlEvent, { type: 'token-invalidated' | 'device-removed' | 'session-ended' }>,
+  ): void {
     const now = Date.now();
     for (const [key, at] of this.#invalidated)
       if (at < now - INVALIDATION_MEMORY_MS) this.#invalidated.delete(key);
-    const key = event.type === 'token-invalidated' ? `token:${event.tokenId}` : `device:${event.deviceId}`;
+    // A session's id stands where a token's does (`identity.tokenId`), so both share the `token:` key.
+    const key =
+      event.type === 'token-invalidated'
+        ? `token:${event.tokenId}`
+        : event.type === 'session-ended'
+          ? `token:${event.sessionId}`
+          : `device:${event.deviceId}`;
     this.#invalidated.set(key, now);
   }
 

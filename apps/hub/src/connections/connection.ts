@@ -18,9 +18,14 @@ import { TokenBucket } from './rate-limit.js';
 import type { WriteCoalescer } from './write-coalescer.js';
 
 export interface ConnectionIdentity extends Principal {
-  readonly kind: TokenKind;
+  /** For an operator, `tokenId` is the id of their session, which ends the connection when it ends. */
+  readonly kind: TokenKind | 'operator';
   readonly expiresAt: Date | null;
   readonly permissions: readonly Permission[];
+  /** The client's address (through a trusted proxy: the address it reported). */
+  readonly address: string;
+  /** The signed-in operator's name, for `kind` operator. */
+  readonly operator?: string | undefined;
 }
 
 export interface ConnectionLimits {
@@ -49,6 +54,10 @@ export class Connection {
   refusedSeq: number | undefined;
   /** Highest telemetry seq already published live from this connection: resends are not shown twice. */
   liveSeq = -1;
+  readonly since = Date.now();
+  /** Payload bytes received and frame bytes sent, for the operators' connection list. */
+  bytesIn = 0;
+  bytesOut = 0;
   #overCapSince: number | undefined;
   #closing = false;
   readonly #plain: boolean;
@@ -93,8 +102,13 @@ export class Connection {
     this.#overCapSince = undefined;
     // With no extension negotiated (permessage-deflate is off by default) the prepared frame goes
     // straight to the TCP socket; ws writes only whole frames too, so frames never interleave.
-    if (this.#plain) this.transport.write(message.wire);
-    else this.socket.send(message.payload, TEXT_FRAME);
+    if (this.#plain) {
+      this.transport.write(message.wire);
+      this.bytesOut += message.wire.length;
+    } else {
+      this.socket.send(message.payload, TEXT_FRAME);
+      this.bytesOut += message.payload.length;
+    }
     HubStats.bump(this.stats.framesOut, type);
     return true;
   }

@@ -64,6 +64,10 @@ export class ConnectionRegistry {
     this.subscriptions.remove(filter, connection);
   }
 
+  byId(id: string): Connection | undefined {
+    return this.#byId.get(id);
+  }
+
   device(deviceId: string): Connection | undefined {
     return this.#byDevice.get(deviceId);
   }

@@ -23,6 +23,6 @@ export const websocketRoutes: FastifyPluginAsync<WebsocketRoutesOptions> = async
     }
     connections.accept(socket, request.raw.socket, accepted);
   };
-  app.get('/ws', { websocket: true, preValidation }, onSocket);
-  app.get('/ws/device/:deviceId', { websocket: true, preValidation }, onSocket);
+  app.get('/ws', { websocket: true, preValidation, config: { access: 'self' } }, onSocket);
+  app.get('/ws/device/:deviceId', { websocket: true, preValidation, config: { access: 'self' } }, onSocket);
 };

@@ -30,8 +30,8 @@ async function reachable(database: Pick<Database, 'ping'>): Promise<boolean> {
 }
 
 export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app, { database, sink, bus }) => {
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/healthz', { config: { access: 'public' } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { config: { access: 'public' } }, async (_request, reply) => {
     const storage = await reachable(database);
     const ready = storage && sink.healthy && bus.healthy;
     return reply.code(ready ? 200 : 503).send({

@@ -11,8 +11,9 @@ export interface Principal {
   readonly permissions: readonly Permission[];
 }
 
-/** Topics only the hub publishes: `devices/{id}/status`. */
+/** Topics only the hub publishes: `devices/{id}/status` and every `$…` topic (e.g. `$admin/…`). */
 function isHubOwned(topic: string): boolean {
+  if (topic.startsWith('$')) return true;
   const levels = topic.split('/');
   return levels.length === 3 && levels[0] === 'devices' && levels[2] === 'status';
 }

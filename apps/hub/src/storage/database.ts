@@ -26,6 +26,16 @@ export interface Database {
    * do not migrate twice. PGlite is single-process and needs no lock.
    */
   withLock<T>(key: number, work: (session: Pick<Database, 'exec' | 'rows'>) => Promise<T>): Promise<T>;
+  /**
+   * Calls `onNotify` with the payload of every `NOTIFY channel` committed by anyone, from now on;
+   * `onListen` runs once listening (again after a reconnection, when notifications may have been missed).
+   * Resolves to a function that stops listening.
+   */
+  listen(
+    channel: string,
+    onNotify: (payload: string) => void,
+    onListen?: () => void,
+  ): Promise<() => Promise<void>>;
   /** Throws unless the database answers. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -64,6 +74,11 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
     rows,
     exec,
     withLock: (_key, work) => work({ rows, exec }),
+    listen: async (channel, onNotify, onListen) => {
+      const stop = await client.listen(channel, onNotify);
+      onListen?.();
+      return () => stop();
+    },
     ping: async () => {
       await client.query('select 1');
     },
@@ -107,6 +122,11 @@ async function openPostgres(url: string, max: number): Promise<Database> {
         await session`select pg_advisory_unlock(${key})`.catch(() => {});
         session.release();
       }
+    },
+    listen: async (channel, onNotify, onListen) => {
+      // postgres.js keeps one extra connection for LISTEN and re-listens after reconnecting.
+      const { unlisten } = await client.listen(channel, onNotify, onListen);
+      return unlisten;
     },
     ping: async () => {
       await client`select 1`;

@@ -53,19 +53,27 @@ export const historyRoutes: FastifyPluginAsync<HistoryRoutesOptions> = async (
     return true;
   };
 
-  app.get('/api/devices/:id/readings', async (request: DeviceRequest, reply) => {
-    if (!(await admitted(request, reply))) return reply;
-    const query = historyQuerySchema.safeParse(request.query);
-    if (!query.success) return badRequest(reply, describeQueryError(query.error));
-    const resolved = resolveHistoryRequest(request.params.id, query.data, Date.now());
-    if (!resolved.ok) return badRequest(reply, resolved.error);
-    const history = await readHistory(database, await storageMode(), resolved.request);
-    if (wantsCsv(request)) return reply.type('text/csv; charset=utf-8').send(historyToCsv(history));
-    return history;
-  });
+  app.get(
+    '/api/devices/:id/readings',
+    { config: { access: 'self' } },
+    async (request: DeviceRequest, reply) => {
+      if (!(await admitted(request, reply))) return reply;
+      const query = historyQuerySchema.safeParse(request.query);
+      if (!query.success) return badRequest(reply, describeQueryError(query.error));
+      const resolved = resolveHistoryRequest(request.params.id, query.data, Date.now());
+      if (!resolved.ok) return badRequest(reply, resolved.error);
+      const history = await readHistory(database, await storageMode(), resolved.request);
+      if (wantsCsv(request)) return reply.type('text/csv; charset=utf-8').send(historyToCsv(history));
+      return history;
+    },
+  );
 
-  app.get('/api/devices/:id/latest', async (request: DeviceRequest, reply) => {
-    if (!(await admitted(request, reply))) return reply;
-    return readLatest(database, request.params.id);
-  });
+  app.get(
+    '/api/devices/:id/latest',
+    { config: { access: 'self' } },
+    async (request: DeviceRequest, reply) => {
+      if (!(await admitted(request, reply))) return reply;
+      return readLatest(database, request.params.id);
+    },
+  );
 };

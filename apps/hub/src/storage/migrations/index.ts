@@ -1,6 +1,7 @@
 import type { Migration } from '../migrate.js';
 import { coreMigration } from './0001_core.js';
 import { readingsMigration } from './0002_readings.js';
+import { operatorsMigration } from './0003_operators.js';
 
 /** Every migration, in the order it is applied. Append only. */
-export const migrations: readonly Migration[] = [coreMigration, readingsMigration];
+export const migrations: readonly Migration[] = [coreMigration, readingsMigration, operatorsMigration];
