@@ -68,11 +68,6 @@ export class LiveChart {
     this.#resize.observe(host);
   }
 
-  /** Frames actually drawn (the bench reads it to compute the chart's frame rate). */
-  get frames(): number {
-    return this.#frames;
-  }
-
   /** The x range shown (epoch ms): the zoomed one, or the live window. */
   shown(): { from: number; to: number } {
     const { min, max } = this.#plot.scales.x ?? {};
@@ -88,9 +83,10 @@ export class LiveChart {
     this.#frames++;
     const { from, to } = this.#window();
     this.#series.trim(from);
-    // What is shown, for tests and the bench to read without reaching into uPlot.
+    // What is shown and how often it was drawn, for tests and the bench to read without reaching into uPlot.
     this.#host.dataset.points = String(this.#series.xs.length);
     this.#host.dataset.first = String(this.#series.xs[0] ?? '');
+    this.#host.dataset.frames = String(this.#frames);
     this.#plot.batch(() => {
       this.#plot.setData([this.#series.xs, this.#series.ys], !this.#zoomed);
       if (!this.#zoomed) this.#plot.setScale('x', { min: from / 1000, max: to / 1000 });
