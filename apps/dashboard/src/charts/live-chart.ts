@@ -1,6 +1,7 @@
 /**
  * A uPlot chart as an imperative island: created once per metric, fed by `invalidate()` from the
- * stream, redrawn with `setData` at most once per animation frame. While the operator has zoomed
+ * stream, redrawn with `setData` at most once per animation frame (every frame while live, so the
+ * window slides smoothly; not at all while the tab is hidden). While the operator has zoomed
  * (drag to select), new data does not move the view; a double-click returns to the live window.
  */
 import uPlot from 'uplot';
@@ -15,6 +16,7 @@ export class LiveChart {
   readonly #host: HTMLElement;
   readonly #window: () => { from: number; to: number };
   #zoomed = false;
+  #destroyed = false;
   #frames = 0;
   readonly #resize: ResizeObserver;
 
@@ -66,7 +68,12 @@ export class LiveChart {
       this.#plot.setSize({ width: Math.max(200, host.clientWidth), height: 180 });
     });
     this.#resize.observe(host);
+    document.addEventListener('visibilitychange', this.#onVisibility);
   }
+
+  readonly #onVisibility = (): void => {
+    if (!document.hidden) this.invalidate();
+  };
 
   /** The x range shown (epoch ms): the zoomed one, or the live window. */
   shown(): { from: number; to: number } {
@@ -80,6 +87,7 @@ export class LiveChart {
   }
 
   readonly #draw = (): void => {
+    if (this.#destroyed) return;
     this.#frames++;
     const { from, to } = this.#window();
     this.#series.trim(from);
@@ -91,10 +99,14 @@ export class LiveChart {
       this.#plot.setData([this.#series.xs, this.#series.ys], !this.#zoomed);
       if (!this.#zoomed) this.#plot.setScale('x', { min: from / 1000, max: to / 1000 });
     });
+    // While live, the window slides every frame, so time flows smoothly between readings.
+    if (!this.#zoomed && !document.hidden) requestDraw(this.#draw);
   };
 
   destroy(): void {
+    this.#destroyed = true;
     cancelDraw(this.#draw);
+    document.removeEventListener('visibilitychange', this.#onVisibility);
     this.#resize.disconnect();
     this.#plot.destroy();
   }

@@ -7,7 +7,13 @@
  * - streaming (a reading): stored in place, and only the views watching that device are marked for
  *   drawing in the next frame (frame-loop.ts). React never renders per reading.
  */
-import { createClient, type EdgewireClient, type Message, type StateChange } from '@edgewire/client';
+import {
+  createClient,
+  type EdgewireClient,
+  type Message,
+  type StateChange,
+  type Subscription,
+} from '@edgewire/client';
 import { getJson } from '../api/http';
 import type { AdminEvent, Device, LatestValue } from '../api/types';
 import { requestDraw } from './frame-loop';
@@ -55,8 +61,7 @@ export class LiveStore {
   #devicesSnapshot: Device[] = [];
   #devicesError: string | undefined;
   #loaded = false;
-  #fleetWatchers = 0;
-  #fleetSubscription: { unsubscribe(): void } | undefined;
+  readonly #fleet: Subscription;
   #reloadTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #disposers: Array<() => void> = [];
 
@@ -69,9 +74,13 @@ export class LiveStore {
     this.#disposers.push(this.client.on('welcome', () => this.#scheduleReload(0)));
     const status = this.client.subscribe('devices/+/status', (m) => this.#onStatus(m));
     const admin = this.client.subscribe('$admin/#', (m) => this.#onAdmin(m));
+    // Every reading of the fleet, for the whole session: the overview is current the moment it is
+    // shown, and a device page draws from the same stream (one subscription, each reading handled once).
+    this.#fleet = this.client.subscribe('devices/+/telemetry/+', (m) => this.#onTelemetry(m));
     this.#disposers.push(
       () => status.unsubscribe(),
       () => admin.unsubscribe(),
+      () => this.#fleet.unsubscribe(),
     );
     void this.reloadDevices();
   }
@@ -152,22 +161,9 @@ export class LiveStore {
 
   // ---- streaming state ----
 
-  /** Live readings of every device, while at least one view (the overview) wants them. */
-  watchFleet(): () => void {
-    this.#fleetWatchers++;
-    this.#fleetSubscription ??= this.client.subscribe('devices/+/telemetry/+', (m) => this.#onTelemetry(m));
-    return () => {
-      this.#fleetWatchers--;
-      if (this.#fleetWatchers === 0) {
-        this.#fleetSubscription?.unsubscribe();
-        this.#fleetSubscription = undefined;
-      }
-    };
-  }
-
   /**
-   * Live readings of one device, to `listener` in arrival order. Returns the subscription's readiness
-   * (history is fetched after it, so that nothing falls between the two) and the release function.
+   * Live readings of one device, to `listener` in arrival order. `ready` settles once the hub has
+   * acknowledged the stream (history is fetched after it, so that nothing falls between the two).
    */
   watchDevice(deviceId: string, listener: ReadingListener): { ready: Promise<void>; release(): void } {
     let listeners = this.#readingListeners.get(deviceId);
@@ -176,16 +172,7 @@ export class LiveStore {
       this.#readingListeners.set(deviceId, listeners);
     }
     listeners.add(listener);
-    const subscription = this.client.subscribe(`devices/${deviceId}/telemetry/+`, (m) =>
-      this.#onTelemetry(m),
-    );
-    return {
-      ready: subscription.ready,
-      release: () => {
-        subscription.unsubscribe();
-        listeners.delete(listener);
-      },
-    };
+    return { ready: this.#fleet.ready, release: () => listeners.delete(listener) };
   }
 
   /** `draw` runs in the next frame after any reading of `deviceId`. */
