@@ -3,6 +3,7 @@
  * `EDGEWIRE_DATA_DIR` (./.edgewire), a simulated Pi streaming into it, and a live summary of what
  * flows and what is stored. Credentials it creates stay in 0600 files under the data directory.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createLogger, parseConfig, startAgent } from '@edgewire/edge-agent';
@@ -31,6 +32,13 @@ const deviceToken = await credential(DEVICE, async () => {
   await hub.admin.removeDevice(DEVICE).catch(() => {});
   return hub.admin.addDevice(DEVICE);
 });
+// The first start creates the operator `admin` with a random password, shown this once: never a default.
+let adminPassword: string | undefined;
+if ((await hub.admin.listUsers()).length === 0) {
+  adminPassword = randomBytes(18).toString('base64url');
+  await hub.admin.addUser('admin', 'admin', adminPassword);
+}
+
 const viewerToken = await credential('viewer', () =>
   hub.admin.addToken({ permissions: [{ filter: 'devices/#', access: 'read' }] }),
 );
@@ -80,6 +88,18 @@ console.log(`
     hub           ${hub.url}   (health: ${hub.url}/healthz, metrics: ${hub.url}/metrics)
     data          ${dataDir}   (embedded PGlite)
     device        ${DEVICE}, a simulated Pi streaming temperature, humidity, power and system metrics
+
+${
+  adminPassword === undefined
+    ? ''
+    : `  operator      admin / ${adminPassword}
+                (shown this once; change it with: pnpm hub user passwd admin, while the hub runs)
+
+`
+}  Sign in as an operator and use the API (docs: ${hub.url}/api/docs once signed in):
+    curl -c ${demoDir}/cookies -H 'content-type: application/json' \\
+         -d '{"name":"admin","password":"<the password>"}' ${hub.url}/api/session
+    curl -b ${demoDir}/cookies ${hub.url}/api/devices
 
   Try, in another terminal:
     curl -H "Authorization: Bearer $(cat ${viewerFile})" ${hub.url}/api/devices/${DEVICE}/latest

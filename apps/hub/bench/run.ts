@@ -7,7 +7,15 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** Broker benchmarks, then the storage ones (listed here by their owners). */
-const BENCHMARKS = ['fanout.ts', 'peak.ts', 'memory.ts', 'handshakes.ts', 'ingest.ts', 'ingest-latency.ts'];
+const BENCHMARKS = [
+  'fanout.ts',
+  'peak.ts',
+  'memory.ts',
+  'handshakes.ts',
+  'ingest.ts',
+  'ingest-latency.ts',
+  'operators.ts',
+];
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
   console.log(`usage: run.ts [--help]

@@ -120,7 +120,6 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
       scryptLog2N: config.passwordScryptLog2N,
       presence: () => presenceOf(retained),
     });
-    adminParts.hasher.warm();
     const tokenCache = new TokenCache(adminParts.tokens, config.tokenCacheMs);
     const admin = new AdminService(adminParts);
     const frames = new FrameHandler(registry, broker, new TelemetryIngest(broker, sink, bus), stats, config);

@@ -8,6 +8,7 @@ import { TestClient } from './hub-harness.js';
 export interface ApiAnswer {
   status: number;
   headers: Headers;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read whatever JSON the hub answered
   body: any;
   ms: number;
 }

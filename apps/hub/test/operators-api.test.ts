@@ -95,7 +95,12 @@ describe('devices', () => {
     expect(added.body.token).toMatch(/^ewt_/);
     await script.call('POST', '/api/devices', { body: { id: 'fan-1', labels: { site: 'south' } } });
 
-    const pi = (await connect(hub, '/ws/device/pump-1', { token: added.body.token })).client;
+    const pi = (
+      await connect(hub, '/ws/device/pump-1', {
+        token: added.body.token,
+        headers: { 'user-agent': 'edgewire-agent/1.2.3' },
+      })
+    ).client;
     pi.send({ type: 'telemetry', seq: 1, readings: [{ metric: 'flow', value: 3.5, ts: Date.now() }] });
     await pi.nextOfType('ack');
 
@@ -105,8 +110,11 @@ describe('devices', () => {
     expect(device).toMatchObject({ name: 'Pump 1', online: true, version: 1 });
     // Recorded beside the connection, not in its way: it may land a moment after the welcome.
     await expect
-      .poll(async () => (await viewer.call('GET', '/api/devices/pump-1')).body.address)
-      .toBe('127.0.0.1');
+      .poll(async () => {
+        const { address, agentVersion } = (await viewer.call('GET', '/api/devices/pump-1')).body;
+        return { address, agentVersion };
+      })
+      .toEqual({ address: '127.0.0.1', agentVersion: '1.2.3' });
     expect(device.latest).toEqual([expect.objectContaining({ metric: 'flow', v: 3.5 })]);
     expect((await viewer.call('GET', '/api/devices?label=kind')).body.devices).toHaveLength(1);
     expect(
@@ -120,7 +128,7 @@ describe('devices', () => {
       headers: { 'if-match': '"1"' },
     });
     expect(edited.status).toBe(200);
-    expect(edited.body).toMatchObject({ description: 'basement', version: 2 });
+    expect(edited.body).toMatchObject({ name: 'Pump 1', description: 'basement', version: 2 });
     expect(edited.headers.get('etag')).toBe('"2"');
     // A second window still holding version 1 does not overwrite: 412 with the current device.
     const stale = await admin.call('PATCH', '/api/devices/pump-1', {
@@ -192,7 +200,7 @@ describe('client tokens', () => {
       headers: { 'if-match': '"1"' },
     });
     expect(edited.status).toBe(200);
-    expect(edited.body).toMatchObject({ maxConnections: null, version: 2 });
+    expect(edited.body).toMatchObject({ name: 'wall display', maxConnections: null, version: 2 });
     expect(await closedWithin(display.closed, 1000)).toBe(4003);
     expect(
       (
@@ -339,5 +347,41 @@ describe('audit log and live admin events', () => {
     expect(JSON.stringify(everything)).not.toMatch(/ewt_|ewa_|scrypt|correct horse/);
     expect((await admin.call('GET', '/api/audit?limit=0')).body.message).toMatch(/^limit: /);
     expect((await viewer.call('GET', '/api/audit')).status).toBe(403);
+  });
+});
+
+describe('OpenAPI documentation', () => {
+  it('documents every route of /api from the schemas, with a browsable UI served by the hub', async () => {
+    const spec = await admin.call('GET', '/api/docs/json');
+    expect(spec.status).toBe(200);
+    expect(spec.body.openapi).toMatch(/^3\./);
+    const documented = new Set(
+      Object.entries(spec.body.paths as Record<string, Record<string, unknown>>).flatMap(([path, methods]) =>
+        Object.keys(methods).map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`),
+      ),
+    );
+    const apiRoutes = hub.app
+      .declaredRoutes()
+      .filter((r) => r.url.startsWith('/api/') && !r.url.startsWith('/api/docs') && r.method !== 'HEAD');
+    for (const route of apiRoutes)
+      expect(documented, `${route.method} ${route.url}`).toContain(`${route.method} ${route.url}`);
+    // Generated from the zod schemas: the sign-in body and the device view carry their fields.
+    const signIn = spec.body.paths['/api/session'].post;
+    expect(Object.keys(signIn.requestBody.content['application/json'].schema.properties)).toEqual([
+      'name',
+      'password',
+    ]);
+    expect(
+      Object.keys(
+        spec.body.paths['/api/devices/{id}'].get.responses['200'].content['application/json'].schema
+          .properties,
+      ),
+    ).toContain('labels');
+
+    const ui = await admin.call('GET', '/api/docs/');
+    expect(ui.status).toBe(200);
+    expect(ui.headers.get('content-type')).toMatch(/text\/html/);
+    expect(String(ui.body)).not.toMatch(/https?:\/\/(cdn|unpkg)/);
+    expect((await new ApiClient(hub.url).call('GET', '/api/docs/json')).status).toBe(401);
   });
 });

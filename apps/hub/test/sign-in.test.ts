@@ -81,7 +81,7 @@ describe('sign-in and sign-out', () => {
     expect(wrong.headers.get('set-cookie')).toBeNull();
   });
 
-  it('takes about as long for an unknown name as for a wrong password (a dummy hash is checked)', async () => {
+  it('takes about as long for an unknown name as for a wrong password (a key is derived all the same)', async () => {
     const timings = { known: [] as number[], unknown: [] as number[] };
     for (let i = 0; i < 5; i++) {
       // Fresh names and addresses, so that no throttling delay is part of what is measured.
@@ -96,7 +96,7 @@ describe('sign-in and sign-out', () => {
     const median = (values: number[]) => values.sort((a, b) => a - b)[2]!;
     const known = median(timings.known);
     const unknown = median(timings.unknown);
-    // Without the dummy hash an unknown name would answer in a fraction of the time of one scrypt.
+    // Without the key derivation an unknown name would answer in a fraction of the time of one scrypt.
     expect(unknown).toBeGreaterThan(known * 0.5);
     expect(unknown).toBeLessThan(known * 2);
   });

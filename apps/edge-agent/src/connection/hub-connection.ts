@@ -4,11 +4,18 @@
  * the hub refused the token or another agent holds the device id, and never sooner than a 429's
  * Retry-After. The token travels only in the Authorization header and is never logged.
  */
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { parseServerFrame, type ServerFrame } from '@edgewire/protocol';
 import WebSocket from 'ws';
 import { Backoff } from '../backoff.js';
 import type { Logger } from '../logger.js';
+
+/** Sent as `User-Agent`, so operators see which agent version each device runs. */
+const USER_AGENT = `edgewire-agent/${
+  (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
+    .version
+}`;
 
 export type ConnectionState = 'CONNECTED' | 'RETRYING';
 
@@ -108,7 +115,7 @@ export class HubConnection {
     if (this.stopped) return;
     let failure: Failure | undefined;
     const socket = new WebSocket(this.url, {
-      headers: { Authorization: `Bearer ${this.options.token}` },
+      headers: { Authorization: `Bearer ${this.options.token}`, 'User-Agent': USER_AGENT },
       handshakeTimeout: 10_000,
       maxPayload: MAX_INCOMING_BYTES,
       perMessageDeflate: false,

@@ -3,10 +3,10 @@
  * ETags) and what the hub records as devices come and go (last seen, address, agent version).
  * Registering and deleting a device, which involves its token, stays in `TokenStore`.
  */
-import { and, eq, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Database } from '../storage/database.js';
 import { devices } from '../storage/schema.js';
-import { editVersioned } from '../storage/versioned.js';
+import { atVersion, editVersioned, nextVersion } from '../storage/versioned.js';
 
 export type DeviceRow = typeof devices.$inferSelect;
 
@@ -35,22 +35,16 @@ export class DeviceStore {
     expected: number | undefined,
     view: (row: DeviceRow) => Promise<{ version: number } & Record<string, unknown>>,
   ): Promise<DeviceRow> {
-    const changes: Partial<typeof devices.$inferInsert> = {};
-    if (edit.name !== undefined) changes.name = edit.name;
-    if (edit.description !== undefined) changes.description = edit.description;
-    if (edit.labels !== undefined) changes.labels = edit.labels;
+    // drizzle leaves fields that are `undefined` out of the update.
+    const changes = { name: edit.name, description: edit.description, labels: edit.labels };
     return editVersioned({
       what: `device ${id}`,
       expected,
       apply: async (version) => {
         const [row] = await this.database.db
           .update(devices)
-          .set({ ...changes, version: sql`${devices.version} + 1` })
-          .where(
-            version === undefined
-              ? eq(devices.id, id)
-              : and(eq(devices.id, id), eq(devices.version, version)),
-          )
+          .set({ ...changes, version: nextVersion(devices.version) })
+          .where(atVersion(eq(devices.id, id), devices.version, version))
           .returning();
         return row;
       },

@@ -87,6 +87,19 @@ const ERROR_TEXT: Record<number, string> = {
   429: 'too many attempts; see Retry-After',
 };
 
+/**
+ * Route options that describe a route in the OpenAPI document without changing what it does: zod
+ * validates (in the handler, with messages that name the field) and answers are plain JSON, never
+ * filtered through a serializer built from the schema.
+ */
+export function documentation(schema: Record<string, unknown>) {
+  return {
+    schema,
+    validatorCompiler: () => (data: unknown) => ({ value: data }),
+    serializerCompiler: () => (data: unknown) => JSON.stringify(data),
+  };
+}
+
 export function registerApiRoutes(
   app: FastifyInstance,
   routes: readonly ApiRoute[],
@@ -107,18 +120,14 @@ export function registerApiRoutes(
       method: definition.method,
       url: definition.url,
       config: { access: definition.access },
-      // The schemas below are for the documentation: zod validates (in the handler, with messages that
-      // name the field) and answers are plain JSON, never filtered through a serializer.
-      validatorCompiler: () => (data) => ({ value: data }),
-      serializerCompiler: () => (data) => JSON.stringify(data),
-      schema: {
+      ...documentation({
         summary: definition.summary,
         tags: [definition.tag],
         ...(definition.params ? { params: jsonSchema(definition.params, 'input') } : {}),
         ...(definition.query ? { querystring: jsonSchema(definition.query, 'input') } : {}),
         ...(definition.body ? { body: jsonSchema(definition.body, 'input') } : {}),
         response,
-      },
+      }),
       handler: async (request, reply) => {
         const result = await definition.handler({
           params: parse(definition.params, request.params, 'path'),

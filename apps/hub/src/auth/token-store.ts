@@ -8,7 +8,7 @@ import type { DeviceEdit } from '../admin/device-store.js';
 import { ConflictError, isDuplicate, NotFoundError } from '../errors.js';
 import type { Database } from '../storage/database.js';
 import { devices, permissions, tokens } from '../storage/schema.js';
-import { editVersioned } from '../storage/versioned.js';
+import { atVersion, editVersioned, nextVersion } from '../storage/versioned.js';
 import { hashToken, newToken, newTokenId } from './secrets.js';
 
 export type TokenKind = 'device' | 'client';
@@ -154,20 +154,17 @@ export class TokenStore {
     expected: number | undefined,
     view: (row: ClientTokenRow) => Promise<{ version: number } & Record<string, unknown>>,
   ): Promise<ClientTokenRow> {
-    const changes: Partial<typeof tokens.$inferInsert> = {};
-    if (edit.name !== undefined) changes.name = edit.name;
-    if (edit.maxConnections !== undefined) changes.maxConnections = edit.maxConnections;
-    if (edit.expiresAt !== undefined) changes.expiresAt = edit.expiresAt;
+    // drizzle leaves fields that are `undefined` out of the update.
+    const changes = { name: edit.name, maxConnections: edit.maxConnections, expiresAt: edit.expiresAt };
     return editVersioned({
       what: `token ${id}`,
       expected,
       apply: async (version) => {
         const updated = await this.database.db.transaction(async (tx) => {
-          const match = and(eq(tokens.id, id), eq(tokens.kind, 'client'));
           const [row] = await tx
             .update(tokens)
-            .set({ ...changes, version: sql`${tokens.version} + 1` })
-            .where(version === undefined ? match : and(match, eq(tokens.version, version)))
+            .set({ ...changes, version: nextVersion(tokens.version) })
+            .where(atVersion(and(eq(tokens.id, id), eq(tokens.kind, 'client'))!, tokens.version, version))
             .returning({ id: tokens.id });
           if (!row) return false;
           if (edit.permissions !== undefined) {
@@ -207,7 +204,7 @@ export class TokenStore {
     const { db } = this.database;
     await db
       .update(tokens)
-      .set({ revokedAt: sql`now()`, version: sql`${tokens.version} + 1` })
+      .set({ revokedAt: sql`now()`, version: nextVersion(tokens.version) })
       .where(and(eq(tokens.id, tokenId), isNull(tokens.revokedAt)));
     const [row] = await db.select({ id: tokens.id }).from(tokens).where(eq(tokens.id, tokenId));
     if (!row) throw new NotFoundError(`no token ${tokenId}`);

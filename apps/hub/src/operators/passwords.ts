@@ -27,15 +27,7 @@ function derive(password: string, salt: Buffer, log2N: number, r: number, p: num
 }
 
 export class PasswordHasher {
-  /** A hash of a password nobody has, verified when the name is unknown so that both cost the same. */
-  #dummy: Promise<string> | undefined;
-
   constructor(readonly log2N = DEFAULT_SCRYPT_LOG2N) {}
-
-  /** Prepares the dummy hash ahead of the first sign-in attempt with an unknown name. */
-  warm(): void {
-    this.#dummy ??= this.hash(randomBytes(32).toString('base64'));
-  }
 
   async hash(password: string): Promise<string> {
     const salt = randomBytes(SALT_BYTES);
@@ -44,13 +36,12 @@ export class PasswordHasher {
   }
 
   /**
-   * Whether `password` matches `stored`. With `stored` undefined (unknown user) it spends the same
-   * time on a dummy hash and answers false.
+   * Whether `password` matches `stored`. With `stored` undefined (unknown user) it derives a key all
+   * the same, with today's parameters and a random salt, so that both answers cost the same time.
    */
   async verify(password: string, stored: string | undefined): Promise<boolean> {
     if (stored === undefined) {
-      this.warm();
-      await this.verify(password, await this.#dummy);
+      await derive(password, randomBytes(SALT_BYTES), this.log2N, BLOCK_SIZE, PARALLELISM);
       return false;
     }
     const match = STORED.exec(stored);

@@ -1,10 +1,10 @@
 /** Operators' accounts in the database: name, role, password hash (never the password), version. */
 import type { Role } from '@edgewire/protocol';
-import { and, eq, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { ConflictError, isDuplicate } from '../errors.js';
 import type { Database } from '../storage/database.js';
 import { users } from '../storage/schema.js';
-import { editVersioned } from '../storage/versioned.js';
+import { atVersion, editVersioned, nextVersion } from '../storage/versioned.js';
 
 export type UserRow = typeof users.$inferSelect;
 
@@ -45,21 +45,20 @@ export class UserStore {
     expected: number | undefined,
     view: (row: UserRow) => Promise<{ version: number } & Record<string, unknown>>,
   ): Promise<UserRow> {
-    const changes: Partial<typeof users.$inferInsert> = {};
-    if (edit.role !== undefined) changes.role = edit.role;
-    if (edit.passwordHash !== undefined) changes.passwordHash = edit.passwordHash;
     return editVersioned({
       what: `operator ${name}`,
       expected,
       apply: async (version) => {
         const [row] = await this.database.db
           .update(users)
-          .set({ ...changes, version: sql`${users.version} + 1`, updatedAt: sql`now()` })
-          .where(
-            version === undefined
-              ? eq(users.name, name)
-              : and(eq(users.name, name), eq(users.version, version)),
-          )
+          // drizzle leaves fields that are `undefined` out of the update.
+          .set({
+            role: edit.role,
+            passwordHash: edit.passwordHash,
+            version: nextVersion(users.version),
+            updatedAt: sql`now()`,
+          })
+          .where(atVersion(eq(users.name, name), users.version, version))
           .returning();
         return row;
       },

@@ -2,7 +2,19 @@
  * Optimistic concurrency for operator edits: every editable row has a `version`, bumped by each edit.
  * An edit that names the version it was made against (`If-Match`) only applies to that version.
  */
+import { and, eq, type SQL, sql } from 'drizzle-orm';
+import type { PgColumn } from 'drizzle-orm/pg-core';
 import { NotFoundError, StaleVersionError } from '../errors.js';
+
+/** `row matches`, and when `expected` is given, `version = expected` too. */
+export function atVersion(match: SQL, version: PgColumn, expected: number | undefined): SQL | undefined {
+  return expected === undefined ? match : and(match, eq(version, expected));
+}
+
+/** The `set` value that counts an edit. */
+export function nextVersion(version: PgColumn): SQL {
+  return sql`${version} + 1`;
+}
 
 export interface VersionedEdit<T extends { version: number }> {
   /** What is edited, in words (`device pi-1`). */

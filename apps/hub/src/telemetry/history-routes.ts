@@ -3,8 +3,17 @@
  * needs the same right as watching it live: read access to `devices/{id}/#`, checked by the
  * `authorizeRead` the hub supplies (it throws an error carrying `statusCode` 401 or 403).
  */
-import { describeQueryError, deviceIdSchema, historyQuerySchema, NAME_RULE } from '@edgewire/protocol';
+import {
+  describeQueryError,
+  deviceIdSchema,
+  historyQuerySchema,
+  historyResponseSchema,
+  latestResponseSchema,
+  NAME_RULE,
+} from '@edgewire/protocol';
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { documentation, jsonSchema } from '../api/api-route.js';
 import type { Database } from '../storage/database.js';
 import { readHistory, readLatest, resolveHistoryRequest } from './history.js';
 import { historyToCsv } from './history-csv.js';
@@ -53,9 +62,24 @@ export const historyRoutes: FastifyPluginAsync<HistoryRoutesOptions> = async (
     return true;
   };
 
+  const params = jsonSchema(z.object({ id: deviceIdSchema }), 'input');
+  const readings = documentation({
+    summary: 'History of a device: bucketed series per metric (JSON, or CSV with Accept: text/csv)',
+    tags: ['history'],
+    params,
+    querystring: jsonSchema(historyQuerySchema, 'input'),
+    response: { 200: { description: 'series', ...jsonSchema(historyResponseSchema) } },
+  });
+  const latest = documentation({
+    summary: 'The newest stored value per metric of a device',
+    tags: ['history'],
+    params,
+    response: { 200: { description: 'latest values', ...jsonSchema(latestResponseSchema) } },
+  });
+
   app.get(
     '/api/devices/:id/readings',
-    { config: { access: 'self' } },
+    { config: { access: 'self' }, ...readings },
     async (request: DeviceRequest, reply) => {
       if (!(await admitted(request, reply))) return reply;
       const query = historyQuerySchema.safeParse(request.query);
@@ -70,7 +94,7 @@ export const historyRoutes: FastifyPluginAsync<HistoryRoutesOptions> = async (
 
   app.get(
     '/api/devices/:id/latest',
-    { config: { access: 'self' } },
+    { config: { access: 'self' }, ...latest },
     async (request: DeviceRequest, reply) => {
       if (!(await admitted(request, reply))) return reply;
       return readLatest(database, request.params.id);
