@@ -7,7 +7,8 @@ export default mergeConfig(
   defineConfig({
     test: {
       include: ['src/**/*.test.ts', 'e2e/**/*.test.ts'],
-      testTimeout: 60_000,
+      // Steps of one browser story, each with screenshots and axe scans, on a shared 2-core machine.
+      testTimeout: 120_000,
       hookTimeout: 180_000,
       fileParallelism: false,
     },
