@@ -84,6 +84,7 @@ watcher.on('message', (data) => {
 const viewerFile = join(demoDir, 'viewer.token');
 console.log(`
   edgewire is running
+    dashboard     ${hub.url}/   (sign in as an operator; on the first start: admin, password below)
     hub           ${hub.url}   (health: ${hub.url}/healthz, metrics: ${hub.url}/metrics)
     data          ${dataDir}   (embedded PGlite)
     device        ${DEVICE}, a simulated Pi streaming temperature, humidity, power and system metrics

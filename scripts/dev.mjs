@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -13,13 +14,19 @@ if (process.argv.includes('--help') || process.argv.includes('-h')) {
   console.log(`usage: node scripts/dev.mjs   (or: npx --yes pnpm@10.34.8 dev)
 
 Runs the hub and a simulated agent from source (scripts/demo.ts) on ./.edgewire, restarting them when
-a file they load changes (node --watch). Settings as for scripts/start.mjs: EDGEWIRE_PORT,
+a file they load changes (node --watch), and the dashboard in Vite on http://localhost:5173 (proxying
+/api and /ws to the hub). Settings as for scripts/start.mjs: EDGEWIRE_PORT,
 EDGEWIRE_DATA_DIR, EDGEWIRE_LOG_LEVEL. Ctrl-C stops everything.`);
   process.exit(0);
 }
 
 const tsx = createRequire(import.meta.url).resolve('tsx');
-const env = { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'development' };
+const dashboard = join(root, 'apps/dashboard');
+const env = {
+  ...process.env,
+  NODE_ENV: process.env.NODE_ENV ?? 'development',
+  EDGEWIRE_HUB_URL: process.env.EDGEWIRE_HUB_URL ?? `http://127.0.0.1:${process.env.EDGEWIRE_PORT ?? 8080}`,
+};
 
 /** Each part of the system, restarted on change by its own watcher. */
 const parts = [
@@ -28,8 +35,12 @@ const parts = [
     command: process.execPath,
     args: ['--watch', '--conditions=source', '--import', tsx, 'scripts/demo.ts'],
   },
-  // The dashboard's dev server (apps/dashboard) joins here, e.g.
-  // { name: 'dashboard', command: process.execPath, args: ['node_modules/vite/bin/vite.js', 'apps/dashboard'] },
+  {
+    // Vite on :5173, proxying /api and /ws to the hub above; the page reloads as its sources change.
+    name: 'dashboard',
+    command: process.execPath,
+    args: [join(dashboard, 'node_modules/vite/bin/vite.js'), dashboard, '--strictPort'],
+  },
 ];
 
 const children = parts.map((part) => {

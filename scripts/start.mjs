@@ -18,7 +18,7 @@ if (process.argv.includes('--help') || process.argv.includes('-h')) {
   console.log(`usage: node scripts/start.mjs
 
 Runs the whole system on embedded defaults: the hub (PGlite in ./.edgewire, in-process bus) on
-http://127.0.0.1:8080 and a simulated edge agent streaming readings into it. Installs dependencies first
+http://127.0.0.1:8080, serving the dashboard there, and a simulated edge agent streaming readings into it. Installs dependencies first
 when they are missing. Settings: EDGEWIRE_PORT, EDGEWIRE_DATA_DIR, EDGEWIRE_LOG_LEVEL (see README).`);
   process.exit(0);
 }
@@ -33,6 +33,17 @@ if (!existsSync(new URL('../node_modules/.modules.yaml', import.meta.url))) {
     stdio: 'inherit',
   });
   if (install.status !== 0) process.exit(install.status ?? 1);
+}
+
+// The hub serves the operators' web app from its build; make one the first time.
+if (!existsSync(new URL('../apps/dashboard/dist/index.html', import.meta.url))) {
+  console.log('Building the dashboard (first run only)…');
+  const vite = fileURLToPath(new URL('../apps/dashboard/node_modules/vite/bin/vite.js', import.meta.url));
+  const build = spawnSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], {
+    cwd: fileURLToPath(new URL('../apps/dashboard', import.meta.url)),
+    stdio: 'inherit',
+  });
+  if (build.status !== 0) process.exit(build.status ?? 1);
 }
 
 // The demo's relative paths (./.edgewire) mean the repository root, wherever this was started from.

@@ -30,6 +30,7 @@ import type { ConnectionManager } from './connections/connection-manager.js';
 import type { ConnectionRegistry } from './connections/registry.js';
 import { websocketRoutes } from './connections/websocket-routes.js';
 import { apiGuard } from './http/api-guard.js';
+import { dashboardRoutes } from './http/dashboard-routes.js';
 import { healthRoutes } from './http/health-routes.js';
 import { metricsRoutes } from './http/metrics-routes.js';
 import type { TelemetrySink } from './ingest/telemetry-sink.js';
@@ -155,5 +156,6 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
     maxPointsPerAnswer: parts.config.historyMaxPoints,
   });
   await app.register(websocketRoutes, { handshake: parts.handshake, connections });
+  await app.register(dashboardRoutes, { root: config.dashboardDir });
   return app;
 }

@@ -223,6 +223,8 @@ const settings = {
    * comes from one of them; `false` (none) by default.
    */
   trustProxy: { env: 'EDGEWIRE_TRUST_PROXY', schema: trustedProxies },
+  /** The operators' web app (built assets) served at `/`; by default the monorepo's apps/dashboard/dist. */
+  dashboardDir: { env: 'EDGEWIRE_DASHBOARD_DIR', schema: z.string().min(1).optional() },
   /** Origins besides the hub's own whose pages may use the operator cookie (comma-separated). */
   allowedOrigins: { env: 'EDGEWIRE_ALLOWED_ORIGINS', schema: originList },
   /** The hub sits behind TLS (a proxy) even if no `X-Forwarded-Proto` says so: cookies get `Secure`. */
