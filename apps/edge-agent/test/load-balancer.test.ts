@@ -70,7 +70,7 @@ beforeAll(async () => {
     REDIS_URL: TEST_REDIS_URL,
     EDGEWIRE_REDIS_PREFIX: prefix,
     EDGEWIRE_DATA_DIR: tempDir(`edgewire-lb-${name}-`),
-    EDGEWIRE_TRUST_PROXY: 'true',
+    EDGEWIRE_TRUST_PROXY: '127.0.0.1',
   });
   processes = await Promise.all([spawnHub(env('hub-2')), spawnHub(env('hub-3'))]);
   lbPort = await freePort();
