@@ -110,9 +110,9 @@ it('puts the connection id (and device id) on every connection log line, and nev
   expect(text).not.toContain(writer.token);
 });
 
-it('guards the admin endpoint with the secret', async () => {
+it('guards the management API: a guessed Bearer secret changes nothing', async () => {
   hub = await startTestHub();
-  const response = await fetch(`${hub.url}/admin/devices`, {
+  const response = await fetch(`${hub.url}/api/devices`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: 'Bearer guess' },
     body: JSON.stringify({ id: 'intruder' }),

@@ -116,7 +116,7 @@ it('answers a failure inside the hub with an internal error and keeps serving', 
   const device = (await connect(hub, '/ws/device/pi-1', { token: issued.token })).client;
   device.send({ type: 'telemetry', seq: 1, readings: [reading('t', 1)] });
   expect(await device.nextOfType('error')).toMatchObject({ code: 'internal' });
-  device.send({ type: 'pub', id: 'p', topic: 'devices/pi-1/telemetry/t', payload: 1 });
+  device.send({ type: 'pub', id: 'p', topic: 'devices/pi-1/cmd-result/t', payload: 1 });
   expect(await device.nextOfType('ack')).toEqual({ type: 'ack', ref: 'p' });
   expect(hub.logText()).toContain('frame handling failed');
 });

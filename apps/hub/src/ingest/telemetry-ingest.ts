@@ -53,9 +53,16 @@ export class TelemetryIngest {
       return;
     }
     // The first frames of a connection wait (in order, at most a second) for the device's metrics.
-    const next = (waiting ?? Promise.resolve()).then(async () => {
-      this.#checkMetrics(limit, await limit.metricsOf(connection, deviceId), connection, deviceId, frame);
-    });
+    const next = (waiting ?? Promise.resolve())
+      .then(async () => {
+        this.#checkMetrics(limit, await limit.metricsOf(connection, deviceId), connection, deviceId, frame);
+      })
+      .catch((error: unknown) => {
+        // Off the socket handler's stack, so its own catch cannot answer: a bug costs this frame an
+        // `internal` error, as it does on the synchronous path.
+        connection.log.error({ err: error }, 'frame handling failed');
+        connection.sendError('internal', 'the hub failed to handle this frame', frame.id);
+      });
     this.#waiting.set(connection, next);
     void next.finally(() => {
       if (this.#waiting.get(connection) === next) this.#waiting.delete(connection);
