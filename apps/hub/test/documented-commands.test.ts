@@ -40,6 +40,7 @@ const jsonCommands = readme
 it('documents hub commands that need nothing but Node', () => {
   expect(readme).not.toMatch(/^pnpm /m);
   expect(jsonCommands.map((w) => w.slice(2, 4).join(' '))).toEqual([
+    'apitoken add',
     'device add',
     'token add',
     'device ls',
@@ -55,12 +56,14 @@ it('runs every documented --json command as written, and its stdout parses as JS
     const { stdout } = await run(process.execPath, args, { cwd: ROOT, env, timeout: 180_000 });
     outputs.push(JSON.parse(stdout));
   }
-  const [device, token, devices, tokens] = outputs as [
+  const [apiToken, device, token, devices, tokens] = outputs as [
+    { id: string; token: string },
     { id: string; token: string },
     { id: string; token: string },
     Array<{ id: string }>,
     Array<{ id: string }>,
   ];
+  expect(apiToken.token).toMatch(/^ewa_/);
   expect(device.id).toBe('pi-kitchen');
   expect(token.token).toMatch(/^ewt_/);
   expect(devices.map((d) => d.id)).toEqual(['pi-kitchen']);
