@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import type { MsgFrame } from '@edgewire/protocol';
 import { sql } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect, startTestHub, type TestClient, type TestHub } from '../../test/hub-harness.js';
+import { connect, metric, startTestHub, type TestClient, type TestHub } from '../../test/hub-harness.js';
+import { waitFor } from '../../test/wait.js';
 import { type Database, openDatabase } from './database.js';
 
 /** Threads of this process (Linux): a database thread that outlived `close` would still count. */
@@ -94,11 +95,14 @@ describe('embedded database thread', { timeout: 120_000 }, () => {
     const { client: agent } = await connect(hub, '/ws/device/pi-1', { token: device.token });
     const readings = Array.from({ length: 200 }, (_, i) => ({ metric: 'temp', value: i, ts: T0 + i }));
     agent.send({ type: 'telemetry', id: 1, seq: 1, readings });
-    // Delivered live means offered to storage too (one handler does both), and not yet acknowledged.
     await liveReading(watcher);
+    // Queued for storage (after the device's metric count is known), and not yet acknowledged.
+    const running = hub;
+    await waitFor('the batch in the storage queue', async () =>
+      (await metric(running, 'edgewire_storage_queue_readings')) === 200 ? true : undefined,
+    );
     expect(agent.frames.some((f) => f.type === 'ack')).toBe(false);
 
-    const running = hub;
     const before = threadCount();
     await running.close();
     hub = undefined;
