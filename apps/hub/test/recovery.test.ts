@@ -29,7 +29,8 @@ describe.each([
   beforeAll(async () => {
     redis = await start();
     prefix = `edgewire-test-${randomBytes(6).toString('hex')}`;
-    const history = { historySize: HISTORY_SIZE, historyTtlSec: 60 };
+    // The gap test below sends one reading per frame as fast as it can.
+    const history = { historySize: HISTORY_SIZE, historyTtlSec: 60, publishRate: 100_000 };
     if (redis) {
       testDb = await createTestDatabase('postgres');
       const shared = { databaseUrl: testDb.url, redisPrefix: prefix, ...redis.options, ...history };
@@ -108,20 +109,65 @@ describe.each([
 
   const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
-  it('carries a position in every msg, rising by one per message of the stream', async () => {
+  const ackPosition = async (client: TestClient, filter: string) => {
+    const ack = await client.nextOfType('ack', 5000);
+    expect(ack).toEqual({
+      type: 'ack',
+      ref: 's',
+      positions: { [filter]: { epoch: expect.any(String), offset: expect.any(Number) } },
+    });
+    return ack.positions![filter]!;
+  };
+
+  it('tells the position in the ack and in every msg, rising by one per message of the stream', async () => {
     const device = await counterDevice();
     const watcher = await watch(b, device.filter);
-    expect(await watcher.nextOfType('ack')).toEqual({ type: 'ack', ref: 's' });
-    await untilFlowing(device, watcher);
-    const first = await watcher.nextOfType('msg');
-    const sent = device.send(3);
-    const { last } = await values(watcher, sent);
-    expect(first.pos).toEqual({ epoch: expect.any(String), offset: expect.any(Number) });
-    expect(last.pos).toEqual({
-      epoch: first.pos!.epoch,
-      offset: first.pos!.offset + (sent - (first.payload as { value: number }).value),
-    });
+    const start = await ackPosition(watcher, device.filter);
+    // The ack means the subscription is in effect on every hub: the very next reading arrives.
+    const { values: got, last } = await values(watcher, device.send(3));
+    expect(got).toEqual([1, 2, 3]);
+    expect(last.pos).toEqual({ epoch: start.epoch, offset: start.offset + 3 });
     watcher.close();
+  });
+
+  it('recovers from the ack position a subscriber that saw no message before it left', async () => {
+    const device = await counterDevice();
+    const first = await watch(b, device.filter);
+    const start = await ackPosition(first, device.filter);
+    first.close();
+    await first.closed;
+    const away = device.send(25);
+    const back = await watch(a, device.filter, start);
+    expect(await back.nextOfType('ack', 5000)).toEqual({ type: 'ack', ref: 's', recovered: true });
+    expect((await values(back, away)).values).toEqual(range(1, away));
+    const marker = device.send(1);
+    expect((await back.nextOfType('msg')).payload).toMatchObject({ value: marker });
+  });
+
+  it('misses nothing published on another hub after the ack, while the subscription spreads', async () => {
+    const device = await counterDevice();
+    // Someone on the device's hub already watches: its readings are recorded (given positions) there
+    // before that hub hears of the new subscriber.
+    const local = await watch(a, device.filter);
+    await ackPosition(local, device.filter);
+    const watcher = await watch(b, device.filter);
+    // Readings go out one per frame, as fast as the device's socket takes them, from before the ack
+    // until well after it: the subscription reaches the device's hub somewhere in between.
+    let sentAtAck: number | undefined;
+    let sent = 0;
+    while (sentAtAck === undefined || sent < sentAtAck + 300) {
+      sent = device.send(1);
+      if (sentAtAck === undefined && watcher.frames.some((f) => f.type === 'ack')) sentAtAck = sent - 1;
+      await new Promise((r) => setImmediate(r));
+    }
+    const start = await ackPosition(watcher, device.filter);
+    const { values: got, last } = await values(watcher, sent);
+    const firstValue = got[0]!;
+    // Whatever was sent after the ack arrived is there, in order, once each, with no position skipped.
+    expect(firstValue).toBeLessThanOrEqual(sentAtAck! + 1);
+    expect(got).toEqual(range(firstValue, sent));
+    expect(last.pos!.offset - start.offset).toBe(got.length);
+    local.close();
   });
 
   it('replays what a subscriber missed, then continues live, with no gap and no duplicate', async () => {
@@ -162,7 +208,13 @@ describe.each([
     for (let i = 0; i < 3; i++) device.send(HISTORY_SIZE);
     await new Promise((r) => setTimeout(r, 300));
     const back = await watch(a, device.filter, before.last.pos);
-    expect(await back.nextOfType('ack', 5000)).toEqual({ type: 'ack', ref: 's', recovered: false });
+    // A new position to recover from next time, once the client has reloaded the gap from the history API.
+    expect(await back.nextOfType('ack', 5000)).toEqual({
+      type: 'ack',
+      ref: 's',
+      recovered: false,
+      positions: { [device.filter]: expect.objectContaining({ offset: expect.any(Number) }) },
+    });
     // The first message after the ack is live: nothing of the lost range is replayed.
     const live = device.send(1);
     expect((await back.nextOfType('msg')).payload).toMatchObject({ value: live });
@@ -171,7 +223,7 @@ describe.each([
   it('answers recovered: false for a position of another epoch or a filter across devices', async () => {
     const device = await counterDevice();
     const stranger = await watch(a, device.filter, { epoch: 'not-this-one', offset: 1 });
-    expect(await stranger.nextOfType('ack')).toEqual({ type: 'ack', ref: 's', recovered: false });
+    expect(await stranger.nextOfType('ack')).toMatchObject({ type: 'ack', ref: 's', recovered: false });
     const wide = await watch(a, 'devices/+/telemetry/#', { epoch: 'whatever', offset: 3 });
     expect(await wide.nextOfType('ack')).toEqual({ type: 'ack', ref: 's', recovered: false });
   });

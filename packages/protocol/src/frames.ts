@@ -124,6 +124,11 @@ export const ackFrameSchema = z.object({
   seq: z.number().int().min(0).optional(),
   /** Answer to a `sub` with `since`: false when some missed messages are no longer held (reload from history). */
   recovered: z.boolean().optional(),
+  /**
+   * Answer to a `sub`: where the history of each filter that has one stood when the subscription took
+   * effect. A client that sees no message before it drops sends this back as `since`, and misses nothing.
+   */
+  positions: z.record(z.string(), streamPositionSchema).optional(),
 });
 export const msgFrameSchema = z.object({
   type: z.literal('msg'),

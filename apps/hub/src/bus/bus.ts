@@ -77,6 +77,17 @@ export interface Bus {
   hasSubscribers(topic: string): boolean;
   publish(message: BusMessage): void;
   control(event: ControlEvent): void;
+  /**
+   * Where the history of the stream `filter` addresses stands now, starting it if it holds nothing yet;
+   * undefined when the filter keeps no history (it spans streams, or history is off). Synchronous on a
+   * bus that is not distributed; a Redis read otherwise.
+   */
+  position(filter: string): StreamPosition | undefined | Promise<StreamPosition | undefined>;
+  /**
+   * Resolves once every other instance has heard of the interest changes made so far (or could not be
+   * asked): from then on, whatever they publish on those filters reaches this instance or its history.
+   */
+  settled(): Promise<void>;
   /** The messages matching `filter` published after `since`, from the stream's history. */
   recover(filter: string, since: StreamPosition): Promise<Recovery>;
   close(): Promise<void>;

@@ -40,7 +40,7 @@ export class LocalFanout implements LocalDelivery {
     for (const connection of index.match(message.topic)) {
       const held = this.recoveries.held(connection);
       if (held) held.push(message);
-      else if (connection.send(frame, 'msg')) delivered++;
+      else if (this.recoveries.fresh(connection, message) && connection.send(frame, 'msg')) delivered++;
     }
     this.stats.deliveries += delivered;
   }

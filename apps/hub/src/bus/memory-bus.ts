@@ -10,7 +10,7 @@ import type {
 } from './bus.js';
 import { LocalInterest } from './local-interest.js';
 import { MemoryHistory } from './memory-history.js';
-import { streamOf } from './streams.js';
+import { streamOf, streamOfFilter } from './streams.js';
 
 export class MemoryBus implements Bus {
   readonly healthy = true;
@@ -55,6 +55,16 @@ export class MemoryBus implements Bus {
   control(event: ControlEvent): void {
     this.#onControl?.(event);
   }
+
+  position(filter: string): StreamPosition | undefined {
+    const stream = streamOfFilter(filter);
+    return stream !== undefined && this.#interest.records(stream)
+      ? this.#history.position(stream)
+      : undefined;
+  }
+
+  /** Every publish happens in this process, in order: interest is in effect at once. */
+  async settled(): Promise<void> {}
 
   async recover(filter: string, since: StreamPosition): Promise<Recovery> {
     return this.#history.recover(filter, since);

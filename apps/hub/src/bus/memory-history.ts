@@ -63,13 +63,24 @@ export class MemoryHistory {
   constructor(private readonly limits: HistoryLimits) {}
 
   append(stream: string, message: BusMessage): BusMessage {
+    const ring = this.#ring(stream);
+    ring.dropOlderThan(message.ts - this.limits.ttlMs);
+    return { ...message, pos: ring.push(message) };
+  }
+
+  /** The position of the stream's last message (offset 0 before the first). */
+  position(stream: string): StreamPosition {
+    const ring = this.#ring(stream);
+    return { epoch: ring.epoch, offset: ring.last };
+  }
+
+  #ring(stream: string): Ring {
     let ring = this.#rings.get(stream);
     if (!ring) {
       ring = new Ring(this.limits.size);
       this.#rings.set(stream, ring);
     }
-    ring.dropOlderThan(message.ts - this.limits.ttlMs);
-    return { ...message, pos: ring.push(message) };
+    return ring;
   }
 
   forget(stream: string): void {

@@ -31,11 +31,13 @@ import type {
 import { LocalInterest } from './local-interest.js';
 import { RedisHistory } from './redis-history.js';
 import { type InterestChange, RemoteInterest } from './remote-interest.js';
-import { streamOf } from './streams.js';
+import { streamOf, streamOfFilter } from './streams.js';
 
 /** Every instance re-announces its whole interest this often; one silent for 3 periods is forgotten. */
 const ANNOUNCE_MS = 10_000;
 const FORGET_AFTER_MS = 3 * ANNOUNCE_MS;
+/** How long a subscription waits for the others to confirm its interest (one may have just crashed). */
+const CONFIRM_TIMEOUT_MS = 2000;
 
 /** What travels on the control channel, which every instance subscribes to. */
 interface ControlEnvelope {
@@ -44,6 +46,8 @@ interface ControlEnvelope {
   /** Retained messages reach every instance, so each can answer a later `sub` from its own copy. */
   retained?: BusMessage[];
   interest?: InterestChange;
+  /** The sender waits for this interest change to be applied: answer with `confirmed` in its inbox. */
+  ask?: number;
   snapshot?: { filters: string[]; streams: string[] };
   /** A new or reconnected instance asks the others for their snapshots. */
   hello?: true;
@@ -55,6 +59,24 @@ interface InboxEnvelope {
   from: string;
   messages?: BusMessage[];
   events?: ControlEvent[];
+  /** The `ask` numbers of interest changes applied. */
+  confirmed?: number[];
+}
+
+/** An interest change waiting for the instances that had not yet applied it. */
+interface Confirmation {
+  readonly waiting: Set<string>;
+  readonly done: Promise<void>;
+  resolve(): void;
+  timer?: NodeJS.Timeout;
+}
+
+function confirmation(): Confirmation {
+  let resolve!: () => void;
+  const done = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { waiting: new Set(), done, resolve };
 }
 
 export interface RedisBusOptions {
@@ -88,6 +110,10 @@ export class RedisBus implements Bus {
   /** Streams with messages that could not be recorded: their history restarts once Redis is back. */
   readonly #unrecorded = new Set<string>();
   #lastWarning = 0;
+  #asked = 0;
+  readonly #confirmations = new Map<number, Confirmation>();
+  /** Waiters for the interest changes not broadcast yet. */
+  #upcoming: Confirmation | undefined;
 
   private constructor(options: RedisBusOptions) {
     const { target, prefix, logger } = options;
@@ -195,6 +221,23 @@ export class RedisBus implements Bus {
     this.#broadcast({ from: this.#instance, event });
   }
 
+  position(filter: string): Promise<StreamPosition> | undefined {
+    const stream = streamOfFilter(filter);
+    if (stream === undefined || !this.#interest.records(stream)) return undefined;
+    if (this.#publisher.status !== 'ready') return undefined;
+    return this.#history.position(stream);
+  }
+
+  settled(): Promise<void> {
+    const waits = [...this.#confirmations.values()].map((pending) => pending.done);
+    const { filters, streams } = this.#interestChanges;
+    if (filters.size > 0 || streams.size > 0) {
+      this.#upcoming ??= confirmation();
+      waits.push(this.#upcoming.done);
+    }
+    return Promise.all(waits).then(() => {});
+  }
+
   recover(filter: string, since: StreamPosition): Promise<Recovery> {
     return this.#history.recover(filter, since);
   }
@@ -204,6 +247,7 @@ export class RedisBus implements Bus {
     this.#interest.close();
     this.#flush();
     this.#broadcast({ from: this.#instance, bye: true });
+    for (const ask of [...this.#confirmations.keys()]) this.#settle(ask);
     this.#local = undefined;
     this.#onControl = undefined;
     await Promise.allSettled([this.#subscriber.quit(), this.#publisher.quit()]);
@@ -226,7 +270,7 @@ export class RedisBus implements Bus {
   #inboxOf(instance: string): InboxEnvelope {
     let inbox = this.#inboxes.get(instance);
     if (!inbox) {
-      inbox = { from: this.#instance, messages: [], events: [] };
+      inbox = { from: this.#instance, messages: [], events: [], confirmed: [] };
       this.#inboxes.set(instance, inbox);
     }
     return inbox;
@@ -250,7 +294,8 @@ export class RedisBus implements Bus {
     for (const [instance, inbox] of this.#inboxes) {
       if (inbox.messages?.length === 0) delete inbox.messages;
       if (inbox.events?.length === 0) delete inbox.events;
-      if (inbox.messages || inbox.events) this.#send(this.#inbox(instance), inbox, true);
+      if (inbox.confirmed?.length === 0) delete inbox.confirmed;
+      if (inbox.messages || inbox.events || inbox.confirmed) this.#send(this.#inbox(instance), inbox, true);
     }
     this.#inboxes.clear();
     if (this.#retained.length > 0) this.#broadcast({ from: this.#instance, retained: this.#retained });
@@ -299,7 +344,40 @@ export class RedisBus implements Bus {
     };
     filters.clear();
     streams.clear();
-    this.#broadcast({ from: this.#instance, interest });
+    this.#broadcast({ from: this.#instance, interest, ...this.#ask() });
+  }
+
+  /** Asks the live instances to confirm the change being broadcast, when a subscription waits for it. */
+  #ask(): { ask?: number } {
+    const upcoming = this.#upcoming;
+    this.#upcoming = undefined;
+    if (!upcoming) return {};
+    const live = this.#publisher.status === 'ready' ? this.#remote.live() : [];
+    if (live.length === 0) {
+      upcoming.resolve();
+      return {};
+    }
+    const ask = ++this.#asked;
+    for (const instance of live) upcoming.waiting.add(instance);
+    this.#confirmations.set(ask, upcoming);
+    upcoming.timer = setTimeout(() => this.#settle(ask), CONFIRM_TIMEOUT_MS);
+    upcoming.timer.unref();
+    return { ask };
+  }
+
+  #confirmed(instance: string, ask: number): void {
+    const pending = this.#confirmations.get(ask);
+    if (!pending) return;
+    pending.waiting.delete(instance);
+    if (pending.waiting.size === 0) this.#settle(ask);
+  }
+
+  #settle(ask: number): void {
+    const pending = this.#confirmations.get(ask);
+    if (!pending) return;
+    this.#confirmations.delete(ask);
+    clearTimeout(pending.timer);
+    pending.resolve();
   }
 
   /** Announces the whole interest again and forgets instances gone silent. */
@@ -352,11 +430,22 @@ export class RedisBus implements Bus {
     if (from === this.#instance) return;
     for (const message of envelope.messages ?? []) this.#local?.deliver(message);
     for (const event of envelope.events ?? []) this.#onControl?.(event);
+    for (const ask of envelope.confirmed ?? []) this.#confirmed(from, ask);
     for (const message of envelope.retained ?? []) this.#local?.deliver(message);
     if (envelope.event) this.#onControl?.(envelope.event);
-    if (envelope.interest) this.#remote.apply(from, envelope.interest);
+    if (envelope.interest) {
+      this.#remote.apply(from, envelope.interest);
+      // Applied before confirmed: whatever this instance publishes from now on reaches the asker.
+      if (envelope.ask !== undefined) {
+        this.#inboxOf(from).confirmed?.push(envelope.ask);
+        this.#scheduleFlush();
+      }
+    }
     if (envelope.snapshot) this.#remote.replace(from, envelope.snapshot.filters, envelope.snapshot.streams);
     if (envelope.hello) this.#announce();
-    if (envelope.bye) this.#remote.left(from);
+    if (envelope.bye) {
+      this.#remote.left(from);
+      for (const ask of [...this.#confirmations.keys()]) this.#confirmed(from, ask);
+    }
   }
 }

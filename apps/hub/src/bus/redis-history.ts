@@ -17,23 +17,32 @@ import {
 import { streamOfFilter } from './streams.js';
 
 /**
- * Appends ARGV[4..] to the stream, numbering them after the last offset; a stream whose entries or
- * metadata were lost starts over under the new epoch ARGV[3]. Returns {epoch, first offset}.
+ * The stream's epoch and last offset (ARGV: size, ttl ms, a fresh epoch). A stream never started, or
+ * whose entries or metadata were lost, starts over under the fresh epoch at offset 0.
  */
-const APPEND = `
+const CURRENT = `
 local epoch = redis.call('HGET', KEYS[2], 'epoch')
-if (not epoch) or redis.call('EXISTS', KEYS[1]) == 0 then
+local offset = tonumber(redis.call('HGET', KEYS[2], 'offset') or '0')
+if (not epoch) or (offset > 0 and redis.call('EXISTS', KEYS[1]) == 0) then
   epoch = ARGV[3]
+  offset = 0
   redis.call('DEL', KEYS[1])
   redis.call('HSET', KEYS[2], 'epoch', epoch, 'offset', 0)
 end
+redis.call('PEXPIRE', KEYS[2], ARGV[2])`;
+
+/** Returns {epoch, offset}: where a subscriber starts. */
+const POSITION = `${CURRENT}
+return {epoch, offset}`;
+
+/** Appends ARGV[4..] to the stream, numbering them after the last offset. Returns {epoch, first offset}. */
+const APPEND = `${CURRENT}
 local count = #ARGV - 3
 local first = redis.call('HINCRBY', KEYS[2], 'offset', count) - count + 1
 for i = 4, #ARGV do
   redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], '0-' .. (first + i - 4), 'm', ARGV[i])
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return {epoch, first}`;
 
 type StoredMessage = Omit<BusMessage, 'pos'>;
@@ -47,12 +56,23 @@ export class RedisHistory {
 
   /** Appends `messages` (all of `stream`) and returns them with their positions. */
   async append(stream: string, messages: readonly BusMessage[]): Promise<BusMessage[]> {
-    const { log, meta } = this.#keys(stream);
     const stored = messages.map(({ topic, payload, ts, retain }) =>
       JSON.stringify({ topic, payload, ts, retain } satisfies StoredMessage),
     );
-    const [epoch, first] = (await this.redis.eval(
-      APPEND,
+    const [epoch, first] = await this.#run(APPEND, stream, stored);
+    return messages.map((message, i) => ({ ...message, pos: { epoch, offset: first + i } }));
+  }
+
+  /** The position of the stream's last message (offset 0 before the first), starting its history if needed. */
+  async position(stream: string): Promise<StreamPosition> {
+    const [epoch, offset] = await this.#run(POSITION, stream, []);
+    return { epoch, offset };
+  }
+
+  async #run(script: string, stream: string, stored: readonly string[]): Promise<[string, number]> {
+    const { log, meta } = this.#keys(stream);
+    return (await this.redis.eval(
+      script,
       2,
       log,
       meta,
@@ -61,7 +81,6 @@ export class RedisHistory {
       randomBytes(6).toString('base64url'),
       ...stored,
     )) as [string, number];
-    return messages.map((message, i) => ({ ...message, pos: { epoch, offset: first + i } }));
   }
 
   /** Drops the stream's history: recording it again starts a new epoch. */

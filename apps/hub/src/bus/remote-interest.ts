@@ -17,6 +17,7 @@ interface Instance {
   readonly filters: Set<string>;
   readonly streams: Set<string>;
   seen: number;
+  left: boolean;
 }
 
 export class RemoteInterest {
@@ -41,6 +42,13 @@ export class RemoteInterest {
 
   records(stream: string): boolean {
     return this.#streams.has(stream);
+  }
+
+  /** The instances heard from lately that have not left: those that may publish. */
+  live(now = Date.now()): string[] {
+    return [...this.#instances]
+      .filter(([, state]) => !state.left && now - state.seen <= this.filtersTtlMs)
+      .map(([instance]) => instance);
   }
 
   apply(instance: string, change: InterestChange, now = Date.now()): void {
@@ -69,6 +77,7 @@ export class RemoteInterest {
   left(instance: string): void {
     const state = this.#instances.get(instance);
     if (!state) return;
+    state.left = true;
     for (const filter of [...state.filters]) this.#removeFilter(state, instance, filter);
   }
 
@@ -89,10 +98,11 @@ export class RemoteInterest {
   #instance(instance: string, now: number): Instance {
     let state = this.#instances.get(instance);
     if (!state) {
-      state = { filters: new Set(), streams: new Set(), seen: now };
+      state = { filters: new Set(), streams: new Set(), seen: now, left: false };
       this.#instances.set(instance, state);
     }
     state.seen = now;
+    state.left = false;
     return state;
   }
 

@@ -168,28 +168,22 @@ export class FrameHandler {
       }
       return;
     }
-    if (frame.since !== undefined) {
-      this.recoveries
-        .subscribe(
-          connection,
-          { ...frame, since: frame.since },
-          (filter) => this.registry.subscribe(connection, filter),
-          (filters) => this.sendRetained(connection, filters),
-        )
-        .catch((error: unknown) => {
-          connection.log.error({ err: error }, 'recovery failed');
-          connection.sendError('internal', 'the hub failed to recover missed messages', frame.id);
-        });
-      return;
-    }
-    for (const filter of frame.filters) this.registry.subscribe(connection, filter);
-    connection.sendJson(frame.id === undefined ? { type: 'ack' } : { type: 'ack', ref: frame.id });
-    this.sendRetained(connection, frame.filters);
+    this.recoveries
+      .subscribe(connection, frame, {
+        subscribe: (filter) => this.registry.subscribe(connection, filter),
+        sendRetained: (filters) => this.sendRetained(connection, filters),
+      })
+      .catch((error: unknown) => {
+        connection.log.error({ err: error }, 'subscribing failed');
+        connection.sendError('internal', 'the hub failed to settle the subscription', frame.id);
+      });
   }
 
   #unsubscribe(connection: Connection, frame: UnsubFrame): void {
-    for (const filter of frame.filters) this.registry.unsubscribe(connection, filter);
-    connection.sendJson(frame.id === undefined ? { type: 'ack' } : { type: 'ack', ref: frame.id });
+    this.recoveries.inOrder(connection, () => {
+      for (const filter of frame.filters) this.registry.unsubscribe(connection, filter);
+      connection.sendJson(frame.id === undefined ? { type: 'ack' } : { type: 'ack', ref: frame.id });
+    });
   }
 
   #publish(connection: Connection, frame: PubFrame): void {
