@@ -143,9 +143,9 @@ describe('with small limits', () => {
     const reader = await hub.admin.addToken({ permissions: [{ filter: '#', access: 'read' }] });
     const a = (await connect(hub, '/ws', { token: reader.token })).client;
     a.send({ type: 'sub', id: 1, filters: ['a/1', 'a/2', 'a/3', 'a/4', 'a/5', 'a/5'] });
-    expect(await a.nextOfType('ack')).toEqual({ type: 'ack', ref: 1 });
+    expect(await a.nextOfType('ack')).toMatchObject({ type: 'ack', ref: 1 });
     a.send({ type: 'sub', id: 2, filters: ['a/1'] });
-    expect(await a.nextOfType('ack')).toEqual({ type: 'ack', ref: 2 });
+    expect(await a.nextOfType('ack')).toMatchObject({ type: 'ack', ref: 2 });
     a.send({ type: 'sub', id: 3, filters: ['a/6'] });
     expect(await a.nextOfType('error')).toEqual({
       type: 'error',
@@ -156,13 +156,13 @@ describe('with small limits', () => {
     a.send({ type: 'unsub', id: 4, filters: ['a/1'] });
     await a.nextOfType('ack');
     a.send({ type: 'sub', id: 5, filters: ['a/6'] });
-    expect(await a.nextOfType('ack')).toEqual({ type: 'ack', ref: 5 });
+    expect(await a.nextOfType('ack')).toMatchObject({ type: 'ack', ref: 5 });
 
     const b = (await connect(hub, '/ws', { token: reader.token })).client;
     b.send({ type: 'sub', id: 6, filters: ['b/1', 'b/2', 'b/3'] });
     expect((await b.nextOfType('error')).message).toMatch(/7 filters per token/);
     b.send({ type: 'sub', id: 7, filters: ['b/1', 'b/2'] });
-    expect(await b.nextOfType('ack')).toEqual({ type: 'ack', ref: 7 });
+    expect(await b.nextOfType('ack')).toMatchObject({ type: 'ack', ref: 7 });
 
     // The Topics header counts too: beyond the per-connection cap it is refused before the upgrade...
     const tooMany = await refusal(hub, '/ws', { token: reader.token, topics: 'c/1,c/2,c/3,c/4,c/5,c/6' });

@@ -270,10 +270,12 @@ export class EdgewireClient {
         (ack) => {
           for (const state of batch) {
             state.settle();
-            if ((ack as AckFrame & { recovered?: boolean }).recovered === false) {
+            if (ack.recovered === false) {
               this.#positions.forget(state.filter);
               for (const handler of state.handlers) handler.options.onGap?.();
             }
+            const start = ack.positions?.[state.filter];
+            if (start) this.#positions.started(state.filter, start);
           }
         },
         (error: EdgewireError) => {

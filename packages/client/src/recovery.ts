@@ -2,8 +2,10 @@
  * Where each subscription stands in its topic's history (SPEC "Recovery of missed messages"), so a
  * resubscription can ask the hub to replay what was missed (`since`) instead of leaving a gap.
  *
- * A position counts messages of one topic, so it is kept only for filters that name a single topic;
- * wildcard subscriptions learn about a gap the way they always did: from the history API.
+ * The hub's `ack` of a `sub` gives the position of each filter that has a history (one device's topics,
+ * or one plain topic): the subscription starts there, so even a client that saw no message before it
+ * dropped recovers everything published since it subscribed. Each message then moves the position on.
+ * Wildcard subscriptions across devices have none and learn of a gap from the history API.
  */
 export interface Position {
   epoch: string | number;
@@ -13,8 +15,13 @@ export interface Position {
 export class RecoveryPositions {
   readonly #byFilter = new Map<string, Position>();
 
+  /** The hub acknowledged the subscription of `filter` at `pos`. */
+  started(filter: string, pos: Position): void {
+    this.#advance(filter, pos);
+  }
+
   saw(filter: string, topic: string, pos: Position): void {
-    if (filter === topic) this.#byFilter.set(filter, pos);
+    if (filter === topic || this.#byFilter.has(filter)) this.#advance(filter, pos);
   }
 
   forget(filter: string): void {
@@ -28,5 +35,11 @@ export class RecoveryPositions {
       return pos ? [[filter, pos] as const] : [];
     });
     return known.length > 0 ? Object.fromEntries(known) : undefined;
+  }
+
+  /** Messages from several hubs may arrive slightly out of order: the position only moves forward. */
+  #advance(filter: string, pos: Position): void {
+    const known = this.#byFilter.get(filter);
+    if (!known || known.epoch !== pos.epoch || known.offset < pos.offset) this.#byFilter.set(filter, pos);
   }
 }

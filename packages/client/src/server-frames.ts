@@ -6,6 +6,14 @@
 import type { AckFrame, ErrorFrame, MsgFrame, ServerFrame, WelcomeFrame } from '@edgewire/protocol';
 
 const isRef = (v: unknown) => v === undefined || typeof v === 'string' || typeof v === 'number';
+const isPosition = (v: unknown) =>
+  v !== null &&
+  typeof v === 'object' &&
+  typeof (v as { epoch?: unknown }).epoch === 'string' &&
+  Number.isInteger((v as { offset?: unknown }).offset);
+const isPositions = (v: unknown) =>
+  v === undefined ||
+  (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every(isPosition));
 
 /** The frame, typed, or a sentence saying what is wrong with it. */
 export function readServerFrame(raw: unknown): ServerFrame | string {
@@ -18,6 +26,8 @@ export function readServerFrame(raw: unknown): ServerFrame | string {
       return f as unknown as MsgFrame;
     case 'ack':
       if (!isRef(f.ref)) return 'ack: ref must be a string or number';
+      // The client sends these back as `since`: a malformed one would only earn a refusal later.
+      if (!isPositions(f.positions)) return 'ack: positions must map filters to {epoch, offset}';
       return f as unknown as AckFrame;
     case 'error':
       if (typeof f.code !== 'string' || typeof f.message !== 'string')

@@ -33,10 +33,21 @@ afterAll(async () => {
 });
 
 /** A TCP hop in front of the hub whose connections can all be cut at once: a network that fails. */
-async function cuttableLink(): Promise<{ url: string; cut(): void; close(): Promise<void> }> {
+async function cuttableLink(): Promise<{
+  url: string;
+  cut(): void;
+  /** Refuses new connections too (false), or lets them through again (true). */
+  passing(open: boolean): void;
+  close(): Promise<void>;
+}> {
   const target = new URL(hub.url);
   const sockets = new Set<Socket>();
+  let open = true;
   const server: Server = createServer((inbound) => {
+    if (!open) {
+      inbound.destroy();
+      return;
+    }
     const outbound = tcpConnect(Number(target.port), target.hostname);
     for (const s of [inbound, outbound]) {
       sockets.add(s);
@@ -52,6 +63,9 @@ async function cuttableLink(): Promise<{ url: string; cut(): void; close(): Prom
     url: `http://127.0.0.1:${port}`,
     cut: () => {
       for (const s of sockets) s.destroy();
+    },
+    passing: (passing) => {
+      open = passing;
     },
     close: () =>
       new Promise((resolve) => {
@@ -208,6 +222,28 @@ describe('connection rules', () => {
     }
     expect(box.messages[0]?.topic).toBe('net/back');
     expect(states.slice(0, 3)).toEqual(['waiting', 'connecting', 'open']);
+    await link.close();
+  });
+
+  it('recovers from the position of its subscription what was published while away, before any message', async () => {
+    const link = await cuttableLink();
+    const reader = client(await token(['away/#', 'read']), link.url);
+    const box = inbox();
+    // One plain topic: the hub keeps its history, and the ack tells where the subscription starts.
+    await reader.subscribe('away/news', box.push).ready;
+    link.passing(false);
+    link.cut();
+    await until(reader, (s) => s.state === 'waiting');
+    const writer = client(await token(['away/#', 'readwrite']));
+    await until(writer, isOpen);
+    for (let i = 1; i <= 5; i++) await writer.publish('away/news', { i });
+    link.passing(true);
+    await until(reader, isOpen, 10_000);
+    const got = await box.count(5);
+    expect(got.map((m) => m.payload)).toEqual([1, 2, 3, 4, 5].map((i) => ({ i })));
+    await writer.publish('away/news', { i: 6 });
+    expect((await box.count(6))[5]?.payload).toEqual({ i: 6 });
+    expect(box.messages).toHaveLength(6);
     await link.close();
   });
 
