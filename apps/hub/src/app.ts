@@ -47,6 +47,8 @@ export interface AppParts {
   database: Database;
   sink: TelemetrySink;
   bus: Bus;
+  /** True once the hub is shutting down (`/readyz` then answers 503). */
+  draining(): boolean;
   stats: HubStats;
   registry: ConnectionRegistry;
   handshake: Handshake;
@@ -147,7 +149,12 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
     });
     await docs.register(swaggerUi, { routePrefix: '/api/docs' });
   });
-  await app.register(healthRoutes, { database: parts.database, sink: parts.sink, bus: parts.bus });
+  await app.register(healthRoutes, {
+    database: parts.database,
+    sink: parts.sink,
+    bus: parts.bus,
+    draining: parts.draining,
+  });
   await app.register(metricsRoutes, { registry: parts.metrics });
   await app.register(async (api) => registerApiRoutes(api, parts.apiRoutes, apiErrorSchema));
   await app.register(historyRoutes, {

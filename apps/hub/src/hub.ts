@@ -270,6 +270,7 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
       adminParts.hasher,
       new SignInThrottle(database, config),
     );
+    let closing: Promise<void> | undefined;
     const app = await buildApp({
       config,
       tls,
@@ -277,6 +278,7 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
       database,
       sink,
       bus,
+      draining: () => closing !== undefined,
       stats,
       registry,
       handshake,
@@ -307,7 +309,6 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
     if (config.dataDir) writeLocalAdmin(config.dataDir, { url, secret: adminSecret, pid: process.pid });
     logger.info({ url, driver: database.driver, storage: storageMode }, 'hub listening');
 
-    let closing: Promise<void> | undefined;
     const close = () => {
       closing ??= (async () => {
         logger.info('hub shutting down');

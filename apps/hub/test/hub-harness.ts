@@ -2,11 +2,13 @@
  * Test helpers: a real hub on a random port (in-memory PGlite unless told otherwise) with its log
  * lines captured, and real `ws` clients that queue the frames they receive.
  */
+import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { parseServerFrame, type ServerFrame } from '@edgewire/protocol';
 import WebSocket from 'ws';
 import { type HubOptions, type RunningHub, startHub } from '../src/hub.js';
 import { createTestDatabase } from './databases.js';
+import type { RedisUnderTest } from './redis-cluster.js';
 
 export interface TestHub extends RunningHub {
   /** Every log line written so far, as text. */
@@ -55,6 +57,47 @@ export async function startTestHubOnPostgres(options: HubOptions = {}): Promise<
       await database.drop();
     },
   };
+}
+
+/** Two hub instances of one cluster, as behind a load balancer (see `startHubPair`). */
+export interface HubPair {
+  readonly a: TestHub;
+  readonly b: TestHub;
+  /** What both were started with: another instance of the same cluster starts with it too. */
+  readonly shared: HubOptions & { redisPrefix: string };
+  /** Stops both, drops their database and deletes their Redis keys. */
+  close(): Promise<void>;
+}
+
+/**
+ * Two hubs sharing a fresh PostgreSQL database and `redis` under a key prefix of their own; `options`
+ * add to (or override) what both start with, e.g. a proxied `redisUrl`.
+ */
+export async function startHubPair(
+  redis: Pick<RedisUnderTest, 'options' | 'clean'>,
+  options: HubOptions = {},
+): Promise<HubPair> {
+  const database = await createTestDatabase('postgres');
+  const shared = {
+    databaseUrl: database.url,
+    redisPrefix: `edgewire-test-${randomBytes(6).toString('hex')}`,
+    ...redis.options,
+    ...options,
+  };
+  const started: TestHub[] = [];
+  const close = async () => {
+    for (const hub of started) await hub.close();
+    await database.drop();
+    await redis.clean(shared.redisPrefix);
+  };
+  try {
+    started.push(await startTestHub(shared));
+    started.push(await startTestHub(shared));
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { a: started[0]!, b: started[1]!, shared, close };
 }
 
 /** A sample's value on the hub's /metrics (0 when absent), e.g. `edgewire_errors_total{code="forbidden"}`. */

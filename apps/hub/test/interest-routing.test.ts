@@ -3,16 +3,13 @@
  * a watched one goes only to the inbox of the hub that watches it; once the watcher left and the
  * history's age passed, the device's readings stop reaching Redis again.
  */
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from './databases.js';
-import { connect, startTestHub, type TestClient, type TestHub } from './hub-harness.js';
+import { connect, type HubPair, startHubPair, type TestClient, type TestHub } from './hub-harness.js';
 import { monitorRedis, REDIS_SETUPS, type RedisUnderTest } from './redis-cluster.js';
 
 describe.each(REDIS_SETUPS)('two hubs on $name', ({ start }) => {
   let redis: RedisUnderTest;
-  let testDb: TestDatabase;
-  let prefix: string;
+  let pair: HubPair;
   let a: TestHub;
   let b: TestHub;
   let monitor: Awaited<ReturnType<typeof monitorRedis>>;
@@ -20,20 +17,14 @@ describe.each(REDIS_SETUPS)('two hubs on $name', ({ start }) => {
 
   beforeAll(async () => {
     redis = await start();
-    testDb = await createTestDatabase('postgres');
-    prefix = `edgewire-test-${randomBytes(6).toString('hex')}`;
-    const shared = { databaseUrl: testDb.url, redisPrefix: prefix, historyTtlSec: 1, ...redis.options };
-    a = await startTestHub(shared);
-    b = await startTestHub(shared);
+    pair = await startHubPair(redis, { historyTtlSec: 1 });
+    ({ a, b } = pair);
     viewerToken = (await a.admin.addToken({ permissions: [{ filter: 'devices/#', access: 'read' }] })).token;
     monitor = await monitorRedis(redis);
   }, 60_000);
   afterAll(async () => {
     await monitor?.stop();
-    await a?.close();
-    await b?.close();
-    await testDb?.drop();
-    await redis?.clean(prefix);
+    await pair?.close();
     await redis?.stop();
   });
 
@@ -81,7 +72,9 @@ describe.each(REDIS_SETUPS)('two hubs on $name', ({ start }) => {
     const publishes = carrying('watched-1').filter(([name]) => /^s?publish$/i.test(name!));
     expect(publishes.length).toBeGreaterThan(0);
     const channels = new Set(publishes.map(([, channel]) => channel));
-    expect([...channels]).toEqual([expect.stringMatching(new RegExp(`^${prefix}:inbox:[0-9a-f]+$`))]);
+    expect([...channels]).toEqual([
+      expect.stringMatching(new RegExp(`^${pair.shared.redisPrefix}:inbox:[0-9a-f]+$`)),
+    ]);
 
     watcher.close();
     await watcher.closed;

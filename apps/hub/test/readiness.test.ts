@@ -1,17 +1,19 @@
 /**
- * `/readyz` tells a load balancer whether this hub can do its job: 503 while Redis (its bus to the other
- * instances) is unreachable, 200 again once it is back. Redis is taken away by a TCP proxy in front of
- * the shared server, which keeps running for everyone else.
+ * `/readyz` tells a load balancer whether to send this hub new connections. Redis (its bus to the other
+ * instances) being unreachable does not stop a hub serving its own clients, so `/readyz` stays 200 and
+ * reports the bus as degraded: answering 503 would have the balancer take every hub out of service at
+ * once during a Redis outage, cutting all clients for nothing. It answers 503 while the hub shuts down.
+ * Redis is taken away by a TCP proxy in front of the shared server, which keeps running for everyone else.
  */
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { TelemetrySink } from '../src/ingest/telemetry-sink.js';
 import { createTestDatabase, type TestDatabase } from './databases.js';
 import { startTestHub, type TestHub } from './hub-harness.js';
+import { singleRedis, TEST_REDIS_URL } from './redis-cluster.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 import { waitFor } from './wait.js';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `edgewire-test-${randomBytes(6).toString('hex')}`;
 
 let testDb: TestDatabase;
@@ -19,11 +21,11 @@ let proxy: TcpProxy;
 let hub: TestHub;
 beforeAll(async () => {
   testDb = await createTestDatabase('postgres');
-  const redis = new URL(REDIS_URL);
+  const redis = new URL(TEST_REDIS_URL);
   proxy = await startTcpProxy({ host: redis.hostname, port: Number(redis.port || 6379) });
   hub = await startTestHub({
     databaseUrl: testDb.url,
-    redisUrl: proxy.urlFor(REDIS_URL),
+    redisUrl: proxy.urlFor(TEST_REDIS_URL),
     redisPrefix: prefix,
   });
 });
@@ -32,25 +34,45 @@ afterAll(async () => {
   await hub?.close();
   await proxy?.close();
   await testDb?.drop();
-  const redis = new Redis(REDIS_URL);
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length > 0) await redis.del(...keys);
-  await redis.quit();
+  await singleRedis().clean(prefix);
 });
 
-const readyz = async () => {
-  const res = await fetch(`${hub.url}/readyz`);
+const readyz = async (target = hub) => {
+  const res = await fetch(`${target.url}/readyz`);
   return { status: res.status, body: (await res.json()) as Record<string, string> };
 };
 
-it('answers 503 naming the bus while Redis is gone, and 200 once it is back', async () => {
-  expect(await readyz()).toMatchObject({ status: 200, body: { bus: 'ok' } });
+it('stays 200 but reports the bus degraded while Redis is gone, and ready once it is back', async () => {
+  expect(await readyz()).toMatchObject({ status: 200, body: { status: 'ready', bus: 'ok' } });
   proxy.cut();
-  const down = await waitFor('/readyz to say not ready', async () => {
+  const down = await waitFor('/readyz to report the bus', async () => {
     const answer = await readyz();
-    return answer.status === 503 && answer;
+    return answer.body.bus === 'unreachable' && answer;
   });
-  expect(down.body).toMatchObject({ status: 'not ready', bus: 'unreachable', storage: 'ok' });
+  expect(down).toMatchObject({
+    status: 200,
+    body: { status: 'degraded', bus: 'unreachable', storage: 'ok' },
+  });
   proxy.restore();
-  await waitFor('/readyz to say ready again', async () => (await readyz()).status === 200, 20_000);
+  await waitFor('/readyz to say ready again', async () => (await readyz()).body.status === 'ready', 20_000);
+});
+
+it('answers 503 once the hub is shutting down, while it still finishes its work', async () => {
+  // A storage writer still flushing when asked to stop: the hub answers HTTP until it is done.
+  let flushed!: () => void;
+  const flushing = new Promise<void>((resolve) => {
+    flushed = resolve;
+  });
+  const sink: TelemetrySink = {
+    healthy: true,
+    offer: () => true,
+    onCommitted: () => {},
+    close: () => flushing,
+  };
+  const stopping = await startTestHub({ databaseUrl: testDb.url, telemetrySink: () => sink });
+  expect((await readyz(stopping)).status).toBe(200);
+  const closed = stopping.close();
+  expect(await readyz(stopping)).toMatchObject({ status: 503, body: { status: 'shutting down' } });
+  flushed();
+  await closed;
 });

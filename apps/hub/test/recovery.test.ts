@@ -4,11 +4,9 @@
  * longer reaches back. Runs on one in-process hub, and on two hubs (away on one, back on the other) over
  * a single Redis and over a Redis Cluster.
  */
-import { randomBytes } from 'node:crypto';
 import type { ServerFrame } from '@edgewire/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from './databases.js';
-import { connect, startTestHub, type TestClient, type TestHub } from './hub-harness.js';
+import { connect, startHubPair, startTestHub, type TestClient, type TestHub } from './hub-harness.js';
 import { REDIS_SETUPS, type RedisUnderTest } from './redis-cluster.js';
 
 type Msg = Extract<ServerFrame, { type: 'msg' }>;
@@ -19,8 +17,7 @@ describe.each([
   ...REDIS_SETUPS.map(({ name, start }) => ({ name: `two hubs on ${name}`, start })),
 ])('$name', ({ start }) => {
   let redis: RedisUnderTest | undefined;
-  let testDb: TestDatabase | undefined;
-  let prefix: string;
+  let close: () => Promise<void>;
   let a: TestHub;
   let b: TestHub;
   let viewerToken: string;
@@ -28,25 +25,19 @@ describe.each([
 
   beforeAll(async () => {
     redis = await start();
-    prefix = `edgewire-test-${randomBytes(6).toString('hex')}`;
     // The gap test below sends one reading per frame as fast as it can.
     const history = { historySize: HISTORY_SIZE, historyTtlSec: 60, publishRate: 100_000 };
     if (redis) {
-      testDb = await createTestDatabase('postgres');
-      const shared = { databaseUrl: testDb.url, redisPrefix: prefix, ...redis.options, ...history };
-      a = await startTestHub(shared);
-      b = await startTestHub(shared);
+      ({ a, b, close } = await startHubPair(redis, history));
     } else {
       a = await startTestHub(history);
       b = a;
+      close = () => a.close();
     }
     viewerToken = (await a.admin.addToken({ permissions: [{ filter: 'devices/#', access: 'read' }] })).token;
   }, 60_000);
   afterAll(async () => {
-    await a?.close();
-    if (b !== a) await b?.close();
-    await testDb?.drop();
-    await redis?.clean(prefix);
+    await close?.();
     await redis?.stop();
   });
 
@@ -88,7 +79,7 @@ describe.each([
     const seen: number[] = [];
     let last: Msg | undefined;
     while (seen.at(-1) !== upTo) {
-      last = await client.nextOfType('msg', 5000);
+      last = await client.nextOfType('msg', 15_000);
       seen.push((last.payload as { value: number }).value);
     }
     return { values: seen, last: last! };

@@ -1,6 +1,9 @@
 /**
- * `/healthz` (the process answers) and `/readyz` (it can do its job: storage reachable, the telemetry
- * writer keeping up, the bus connected to the other instances).
+ * `/healthz` (the process answers) and `/readyz` (it can take connections: storage reachable, the
+ * telemetry writer keeping up, not shutting down). The load balancer checks `/readyz`, so it answers
+ * 503 only for what stops this hub serving its clients. The bus to the other instances is reported, but
+ * a Redis outage leaves `/readyz` at 200 with `status: "degraded"`: every hub then still serves its own
+ * connections (only cross-hub delivery stops), and a 503 would make the balancer drop all of them at once.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { Bus } from '../bus/bus.js';
@@ -11,6 +14,8 @@ export interface HealthRoutesOptions {
   database: Pick<Database, 'ping'>;
   sink: Pick<TelemetrySink, 'healthy'>;
   bus: Pick<Bus, 'healthy'>;
+  /** True once the hub is shutting down: new connections belong on another instance. */
+  draining(): boolean;
 }
 
 const PING_TIMEOUT_MS = 2000;
@@ -29,13 +34,18 @@ async function reachable(database: Pick<Database, 'ping'>): Promise<boolean> {
   }
 }
 
-export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app, { database, sink, bus }) => {
+export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (
+  app,
+  { database, sink, bus, draining },
+) => {
   app.get('/healthz', { config: { access: 'public' } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { config: { access: 'public' } }, async (_request, reply) => {
     const storage = await reachable(database);
-    const ready = storage && sink.healthy && bus.healthy;
-    return reply.code(ready ? 200 : 503).send({
-      status: ready ? 'ready' : 'not ready',
+    const stopping = draining();
+    const serving = storage && sink.healthy && !stopping;
+    const status = stopping ? 'shutting down' : !serving ? 'not ready' : bus.healthy ? 'ready' : 'degraded';
+    return reply.code(serving ? 200 : 503).send({
+      status,
       storage: storage ? 'ok' : 'unreachable',
       telemetryWriter: sink.healthy ? 'ok' : 'failing',
       bus: bus.healthy ? 'ok' : 'unreachable',
