@@ -94,3 +94,28 @@ export function subscribe(hub: BrokerHub): Promise<RawSubscriber> {
     Topics: 'devices/+/telemetry/#',
   });
 }
+
+/**
+ * Offers `rate` items a second however late the timer fires on a busy machine: every `intervalMs`,
+ * `send` gets the number due since the start (at most `maxBatch`) and returns how many it sent. A
+ * generator that cannot keep up shows as `sent()` below `rate` × time, with its own CPU near one core.
+ */
+export function paced(
+  rate: number,
+  send: (due: number) => number,
+  { intervalMs = 10, maxBatch = Number.POSITIVE_INFINITY } = {},
+): { sent(): number; stop(): void } {
+  const started = performance.now();
+  let sent = 0;
+  const timer = setInterval(() => {
+    const due = Math.min(maxBatch, Math.floor(((performance.now() - started) * rate) / 1000) - sent);
+    if (due > 0) sent += send(due);
+  }, intervalMs);
+  return { sent: () => sent, stop: () => clearInterval(timer) };
+}
+
+/** This process's CPU seconds so far: compared with wall time, it says whether the generator was the limit. */
+export const generatorCpuSeconds = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+};

@@ -2,13 +2,23 @@
  * Recovery of missed messages: a device publishes at a fixed rate through a hub on Redis (history in
  * Redis Streams); a subscriber of its telemetry goes away for a while, comes back with `since`, and must
  * get every message it missed, in order, with no gap or duplicate. Prints how many it got and how long
- * the replay took. The hub runs on CPU 0; this generator and a private Redis on CPU 1.
+ * the replay took. The hub runs on CPU 0; this generator and a private Redis on CPU 1. The device sends
+ * the readings due every 10 ms (catching up when the timer fires late); the rate it reached and the
+ * generator's CPU are printed, so a generator that could not keep up is seen as such.
  *
  *   node --conditions=source --import tsx bench/recovery.ts [--rate 5000] [--away 5]
  */
 import { parseArgs } from 'node:util';
 import type WebSocket from 'ws';
-import { fmt, openSocket, pinGenerator, sleep, spawnBrokerHub } from './broker-support.js';
+import {
+  fmt,
+  generatorCpuSeconds,
+  openSocket,
+  paced,
+  pinGenerator,
+  sleep,
+  spawnBrokerHub,
+} from './broker-support.js';
 import { createBenchDatabase, startBenchRedis } from './cluster-support.js';
 
 const { values: args } = parseArgs({
@@ -50,14 +60,20 @@ try {
   const pi = await openSocket(`${hub.url}/ws/device/${device.id}`, device.token);
   pi.on('message', () => {});
   sockets.push(pi);
-  const perFrame = Math.max(1, Math.round(rate / 100));
   let seq = 0;
   let value = 0;
-  const tick = setInterval(() => {
-    const ts = Date.now();
-    const readings = Array.from({ length: perFrame }, () => ({ metric: 'n', value: ++value, ts }));
-    pi.send(JSON.stringify({ type: 'telemetry', seq: ++seq, readings }));
-  }, 10);
+  const sendingSince = performance.now();
+  const cpuBefore = generatorCpuSeconds();
+  const generator = paced(
+    rate,
+    (due) => {
+      const ts = Date.now();
+      const readings = Array.from({ length: due }, () => ({ metric: 'n', value: ++value, ts }));
+      pi.send(JSON.stringify({ type: 'telemetry', seq: ++seq, readings }));
+      return due;
+    },
+    { maxBatch: 5000 },
+  );
 
   let last: Msg | undefined;
   const first = await openSocket(`${hub.url}/ws`, hub.readerToken, filter);
@@ -69,7 +85,9 @@ try {
   first.terminate();
   const leftAt = last!;
   await sleep(awayMs);
-  clearInterval(tick);
+  generator.stop();
+  const sendingFor = (performance.now() - sendingSince) / 1000;
+  const generatorCpu = (generatorCpuSeconds() - cpuBefore) / sendingFor;
   await sleep(200);
   const expected = value - leftAt.payload!.value;
 
@@ -90,6 +108,9 @@ try {
   back.send(JSON.stringify({ type: 'sub', filters: [filter], since: { [filter]: leftAt.pos } }));
   const replayMs = await Promise.race([done, sleep(30_000).then(() => Number.NaN)]);
   const contiguous = got.every((v, i) => v === leftAt.payload!.value + 1 + i);
+  console.log(
+    `offered ${fmt(rate)} msgs/s, sent ${fmt(value / sendingFor)} msgs/s (generator CPU ${fmt(generatorCpu * 100)} %)`,
+  );
   console.log(
     `away ${args.away} s at ${fmt(rate)} msgs/s: missed ${fmt(expected)}, recovered=${recovered}, replayed ${fmt(got.length)} ` +
       `${contiguous ? 'in order, no gap, no duplicate' : 'WITH GAPS OR DUPLICATES'}, replay took ${fmt(replayMs, 0)} ms ` +
