@@ -5,12 +5,10 @@
  * than its device whenever there are several, so each delivery crosses Redis. Hubs run on CPU 0; this
  * generator and a private Redis on CPU 1.
  *
- * CPU per delivery is marginal: the hubs' CPU beyond what the same readings cost with nobody watching
- * (the 0 % run of the same hub count, which must come first), over the deliveries. Storing readings
- * costs a hub the same whether anyone watches or not, and with fewer readings per hub its batches are
- * smaller, so total CPU over deliveries would compare ingest, not delivery. The generator offers a fixed
- * rate (catching up when its timer fires late); `gen CPU` near 100 % with readings/s below the offer
- * means the generator, not the hubs, was the limit.
+ * Hub CPU per delivery is all the hubs' CPU over the deliveries: it compares 1 and 3 hubs at 100 %
+ * watched, where every reading is delivered once (at 10 % it mostly counts the readings' ingest). The
+ * generator offers a fixed rate (catching up when its timer fires late); `gen CPU` near 100 % with
+ * readings/s below the offer means the generator, not the hubs, was the limit.
  *
  *   node --conditions=source --import tsx bench/cluster.ts [--hubs 1,3] [--watched 0,10,100]
  *     [--devices 30] [--rate 3000] [--seconds 5]
@@ -59,9 +57,6 @@ console.log(
 console.log(
   'hubs watched readings/s deliveries/s  p99 ms  hub CPU µs/reading (each)  hub CPU µs/delivery  Redis CPU µs/delivery  Redis publishes/s  history scripts/s  gen CPU',
 );
-
-/** Hub CPU seconds per reading with nobody watching, per hub count: the ingest cost deliveries add to. */
-const baseline = new Map<number, number>();
 
 try {
   let run = 0;
@@ -159,10 +154,6 @@ async function measure(hubCount: number, percent: number, run: number): Promise<
     const totalHubCpu = hubCpu.reduce((a, b) => a + b, 0);
     const redisCpu = after.redis.cpuSeconds - before.redis.cpuSeconds;
     const perReading = hubCpu.map((cpu) => fmt((cpu * 1e6) / (readings / hubCount) || 0, 1)).join('/');
-    if (percent === 0) baseline.set(hubCount, totalHubCpu / readings);
-    const ingest = baseline.get(hubCount);
-    const perDelivery =
-      delivered && ingest !== undefined ? fmt(((totalHubCpu - ingest * readings) * 1e6) / delivered, 1) : '—';
     console.log(
       [
         String(hubCount).padStart(4),
@@ -171,7 +162,7 @@ async function measure(hubCount: number, percent: number, run: number): Promise<
         fmt(delivered / elapsed).padStart(12),
         fmt(histogram.percentile(99), 1).padStart(7),
         perReading.padStart(26),
-        perDelivery.padStart(20),
+        (delivered ? fmt((totalHubCpu * 1e6) / delivered, 1) : '—').padStart(20),
         (delivered ? fmt((redisCpu * 1e6) / delivered, 1) : '—').padStart(21),
         fmt((after.redis.publishes - before.redis.publishes) / elapsed).padStart(18),
         fmt((after.redis.scripts - before.redis.scripts) / elapsed).padStart(18),

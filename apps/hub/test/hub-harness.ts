@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 import { type HubOptions, type RunningHub, startHub } from '../src/hub.js';
 import { createTestDatabase } from './databases.js';
 import type { RedisUnderTest } from './redis-cluster.js';
+import { waitFor } from './wait.js';
 
 export interface TestHub extends RunningHub {
   /** Every log line written so far, as text. */
@@ -93,11 +94,43 @@ export async function startHubPair(
   try {
     started.push(await startTestHub(shared));
     started.push(await startTestHub(shared));
+    await untilLinked(started[0]!, started[1]!);
   } catch (error) {
     await close();
     throw error;
   }
   return { a: started[0]!, b: started[1]!, shared, close };
+}
+
+/**
+ * Waits until each hub hears the other: a message published on one reaches a subscriber on the other,
+ * both ways. A hub learns of the others from what they announce; a Redis Cluster client that is still
+ * settling its subscriber connections right after start-up may miss such an announcement (the next
+ * periodic one repairs it), and a test must not start inside that window.
+ */
+async function untilLinked(a: TestHub, b: TestHub): Promise<void> {
+  const { token } = await a.admin.addToken({
+    permissions: [{ filter: 'link-probe/#', access: 'readwrite' }],
+  });
+  for (const [from, to] of [
+    [a, b],
+    [b, a],
+  ] as const) {
+    const topic = `link-probe/${randomBytes(4).toString('hex')}`;
+    const listener = (await connect(to, '/ws', { token, topics: topic })).client;
+    const sender = (await connect(from, '/ws', { token })).client;
+    await waitFor(
+      'the two hubs to hear each other',
+      () => {
+        sender.send({ type: 'pub', topic, payload: 'probe' });
+        return listener.frames.some((f) => f.type === 'msg');
+      },
+      30_000,
+      200,
+    );
+    listener.close();
+    sender.close();
+  }
 }
 
 /** A sample's value on the hub's /metrics (0 when absent), e.g. `edgewire_errors_total{code="forbidden"}`. */

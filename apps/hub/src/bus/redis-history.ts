@@ -47,40 +47,50 @@ return {epoch, first}`;
 
 type StoredMessage = Omit<BusMessage, 'pos'>;
 
+type Script = (...args: string[]) => Promise<[string, number]>;
+/** The scripts, defined on the client: sent by EVALSHA, so neither this hub nor Redis handles their text per call. */
+type ScriptedClient = RedisClient & { edgewireHistoryAppend: Script; edgewireHistoryPosition: Script };
+
+/**
+ * Each call offers the epoch a stream starts over with, should it need to: unique across instances by
+ * its random part, and across calls by its counter, without drawing random bytes per append.
+ */
+const EPOCH_BASE = randomBytes(6).toString('base64url');
+let epochs = 0;
+const freshEpoch = () => `${EPOCH_BASE}${(++epochs).toString(36)}`;
+
 export class RedisHistory {
+  readonly #scripts: ScriptedClient;
+
   constructor(
     private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly limits: HistoryLimits,
-  ) {}
+  ) {
+    redis.defineCommand('edgewireHistoryAppend', { numberOfKeys: 2, lua: APPEND });
+    redis.defineCommand('edgewireHistoryPosition', { numberOfKeys: 2, lua: POSITION });
+    this.#scripts = redis as ScriptedClient;
+  }
 
   /** Appends `messages` (all of `stream`) and returns them with their positions. */
   async append(stream: string, messages: readonly BusMessage[]): Promise<BusMessage[]> {
     const stored = messages.map(({ topic, payload, ts, retain }) =>
       JSON.stringify({ topic, payload, ts, retain } satisfies StoredMessage),
     );
-    const [epoch, first] = await this.#run(APPEND, stream, stored);
+    const [epoch, first] = await this.#run(this.#scripts.edgewireHistoryAppend, stream, stored);
     return messages.map((message, i) => ({ ...message, pos: { epoch, offset: first + i } }));
   }
 
   /** The position of the stream's last message (offset 0 before the first), starting its history if needed. */
   async position(stream: string): Promise<StreamPosition> {
-    const [epoch, offset] = await this.#run(POSITION, stream, []);
+    const [epoch, offset] = await this.#run(this.#scripts.edgewireHistoryPosition, stream, []);
     return { epoch, offset };
   }
 
-  async #run(script: string, stream: string, stored: readonly string[]): Promise<[string, number]> {
+  #run(script: Script, stream: string, stored: readonly string[]): Promise<[string, number]> {
     const { log, meta } = this.#keys(stream);
-    return (await this.redis.eval(
-      script,
-      2,
-      log,
-      meta,
-      String(this.limits.size),
-      String(this.limits.ttlMs),
-      randomBytes(6).toString('base64url'),
-      ...stored,
-    )) as [string, number];
+    const { size, ttlMs } = this.limits;
+    return script.call(this.#scripts, log, meta, String(size), String(ttlMs), freshEpoch(), ...stored);
   }
 
   /** Drops the stream's history: recording it again starts a new epoch. */
