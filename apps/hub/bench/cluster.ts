@@ -8,10 +8,13 @@
  * Hub CPU per delivery is all the hubs' CPU over the deliveries: it compares 1 and 3 hubs at 100 %
  * watched, where every reading is delivered once (at 10 % it mostly counts the readings' ingest). The
  * generator offers a fixed rate (catching up when its timer fires late); `gen CPU` near 100 % with
- * readings/s below the offer means the generator, not the hubs, was the limit.
+ * readings/s below the offer means the generator, not the hubs, was the limit. A hub's CPU per message
+ * falls as its load rises (per-wake-up costs spread over more frames), and three hubs share CPU 0, so
+ * `--same-hub` (each watcher on its device's hub: three processes, nothing crossing Redis) tells what
+ * of the 3-hub figure is splitting the load and what is crossing Redis.
  *
  *   node --conditions=source --import tsx bench/cluster.ts [--hubs 1,3] [--watched 0,10,100]
- *     [--devices 30] [--rate 3000] [--seconds 5]
+ *     [--devices 30] [--rate 3000] [--seconds 5] [--same-hub]
  */
 import { parseArgs } from 'node:util';
 import type WebSocket from 'ws';
@@ -35,12 +38,14 @@ const { values: args } = parseArgs({
     devices: { type: 'string', default: '30' },
     rate: { type: 'string', default: '3000' },
     seconds: { type: 'string', default: '5' },
+    /** Watchers on their device's own hub: the same hubs and load without crossing Redis, for contrast. */
+    'same-hub': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (args.help) {
   console.log(
-    'usage: bench/cluster.ts [--hubs 1,3] [--watched 0,10,100 (% of devices)] [--devices 30] [--rate 3000 readings/s] [--seconds 5]',
+    "usage: bench/cluster.ts [--hubs 1,3] [--watched 0,10,100 (% of devices)] [--devices 30] [--rate 3000 readings/s] [--seconds 5] [--same-hub (watchers on their device's hub)]",
   );
   process.exit(0);
 }
@@ -102,7 +107,7 @@ async function measure(hubCount: number, percent: number, run: number): Promise<
     let deliveries = 0;
     const watchedCount = Math.round((deviceCount * percent) / 100);
     for (const device of devices.slice(0, watchedCount)) {
-      const hub = hubs[(device.hub + 1) % hubCount]!;
+      const hub = hubs[args['same-hub'] ? device.hub : (device.hub + 1) % hubCount]!;
       const watcher = await openSocket(`${hub.url}/ws`, hub.readerToken, `devices/${device.id}/telemetry/#`);
       watcher.on('message', (data: Buffer) => {
         const frame = JSON.parse(data.toString()) as { type: string; payload?: { ts: number } };
