@@ -269,6 +269,24 @@ describe('dashboard', () => {
     expect(status).toBe(403);
   });
 
+  it('a device page shows which other operators are looking at it, and when they leave', async () => {
+    await admin.goto(`${hub.url}/devices/${DEVICE}`);
+    const viewers = admin.getByTestId('page-viewers');
+    await viewers.getByText('No other operator is looking at this device.').waitFor();
+    const { context, page: other } = await newSignedInPage(VIEWER);
+    await other.goto(`${hub.url}/devices/${DEVICE}`);
+    await viewers.getByText(`Also looking: ${VIEWER.name}`).waitFor({ timeout: 10_000 });
+    // Both windows are on the page: each sees the other, never itself.
+    await other.getByTestId('page-viewers').getByText(`Also looking: ${ADMIN.name}`).waitFor();
+    await other.getByRole('link', { name: 'Fleet' }).first().click();
+    await viewers.getByText('No other operator is looking at this device.').waitFor({ timeout: 10_000 });
+    // A closed window counts as leaving too, with no goodbye of its own.
+    await other.goBack();
+    await viewers.getByText(`Also looking: ${VIEWER.name}`).waitFor({ timeout: 10_000 });
+    await context.close();
+    await viewers.getByText('No other operator is looking at this device.').waitFor({ timeout: 10_000 });
+  });
+
   it('refuses a WebSocket opened with the session cookie from a foreign Origin', async () => {
     const cookies = await admin.context().cookies(hub.url);
     const cookie = cookies.map((c) => `${c.name}=${c.value}`).join('; ');

@@ -12,6 +12,7 @@ import {
   historyResponseSchema,
   latestResponseSchema,
   parseClientFrame,
+  pageViewersSchema,
   parseServerFrame,
   presenceSchema,
   serverFrameSchema,
@@ -40,6 +41,7 @@ const checkers: Record<string, (text: string) => string | undefined> = {
     return parsed.ok ? undefined : parsed.error;
   },
   presence: (text) => schemaProblem(presenceSchema, text),
+  viewers: (text) => schemaProblem(pageViewersSchema, text),
   'history-response': (text) => schemaProblem(historyResponseSchema, text),
   'latest-response': (text) => schemaProblem(latestResponseSchema, text),
 };
@@ -130,6 +132,7 @@ it('documents the reserved topics', () => {
     'devices/{deviceId}/telemetry/{metric}',
     'devices/{deviceId}/status',
     'devices/{deviceId}/cmd/{name}',
+    '$viewers/devices/{deviceId}',
   ]) {
     expect(documents(topics, reserved), `${DOC} does not document the reserved topic ${reserved}`).toBe(true);
   }
