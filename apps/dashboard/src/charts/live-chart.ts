@@ -92,9 +92,16 @@ export class LiveChart {
     return this.#window();
   }
 
+  /** New readings: drawn in the next frame, or within DATA_REDRAW_MS of the last drawing. */
   invalidate(): void {
     this.#changed = true;
     requestDraw(this.#draw);
+  }
+
+  /** A new past (history loaded): drawn in the next frame whatever was drawn just before. */
+  redraw(): void {
+    this.#drawnAt = Number.NEGATIVE_INFINITY;
+    this.invalidate();
   }
 
   readonly #draw = (): void => {

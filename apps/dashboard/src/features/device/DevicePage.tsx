@@ -63,7 +63,7 @@ export default function DevicePage({ deviceId }: { deviceId: string }) {
         abort.signal,
       );
       past = true;
-      for (const slot of current.values()) slot.chart?.invalidate();
+      for (const slot of current.values()) slot.chart?.redraw();
       setStatus({ loading: false, bucket: history.bucket });
     })().catch((error: Error) => {
       if (error.name === 'AbortError') return;
