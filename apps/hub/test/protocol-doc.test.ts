@@ -7,12 +7,13 @@
 import { readFileSync } from 'node:fs';
 import {
   clientFrameSchemas,
+  commandListSchema,
   errorCodeSchema,
   historyQuerySchema,
   historyResponseSchema,
   latestResponseSchema,
-  parseClientFrame,
   pageViewersSchema,
+  parseClientFrame,
   parseServerFrame,
   presenceSchema,
   serverFrameSchema,
@@ -42,6 +43,7 @@ const checkers: Record<string, (text: string) => string | undefined> = {
   },
   presence: (text) => schemaProblem(presenceSchema, text),
   viewers: (text) => schemaProblem(pageViewersSchema, text),
+  'command-list': (text) => schemaProblem(commandListSchema, text),
   'history-response': (text) => schemaProblem(historyResponseSchema, text),
   'latest-response': (text) => schemaProblem(latestResponseSchema, text),
 };
@@ -133,6 +135,7 @@ it('documents the reserved topics', () => {
     'devices/{deviceId}/status',
     'devices/{deviceId}/cmd/{name}',
     '$viewers/devices/{deviceId}',
+    'devices/{deviceId}/cmd-list',
   ]) {
     expect(documents(topics, reserved), `${DOC} does not document the reserved topic ${reserved}`).toBe(true);
   }

@@ -176,8 +176,10 @@ export class AdminService implements AdminApi {
     const tokenIds = await this.parts.tokens.removeDevice(id);
     this.parts.bus.control({ type: 'device-removed', deviceId: id });
     for (const tokenId of tokenIds) this.parts.bus.control({ type: 'token-invalidated', tokenId });
-    // Its presence goes too, so that nobody keeps seeing a deleted device as online.
-    this.parts.bus.publish({ topic: topics.status(id), payload: null, ts: Date.now(), retain: true });
+    // Its presence and its command list go too: nobody keeps seeing a deleted device as online.
+    for (const topic of [topics.status(id), topics.commandList(id)]) {
+      this.parts.bus.publish({ topic, payload: null, ts: Date.now(), retain: true });
+    }
     await this.#changed('device', id, 'deleted', 'device.remove');
   }
 

@@ -352,7 +352,13 @@ export async function readLatestOfDevices(
 ): Promise<Map<string, LatestResponse['metrics']>> {
   const latest = new Map<string, LatestResponse['metrics']>(deviceIds.map((id) => [id, []]));
   if (deviceIds.length === 0) return latest;
-  const rows = await database.rows<{ device: string; metric: string; t: number; v: number; unit: string | null }>(sql`
+  const rows = await database.rows<{
+    device: string;
+    metric: string;
+    t: number;
+    v: number;
+    unit: string | null;
+  }>(sql`
     select d.id as device, newest.metric, ${epochMs(sql`newest.time`)} as t, newest.value as v, newest.unit
     from unnest(${textArray([...deviceIds])}::text[]) d(id)
     cross join lateral (
