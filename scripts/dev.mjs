@@ -42,7 +42,13 @@ const parts = [
     // sources change. --strictPort: a port already taken ends the run with Vite's message, not a surprise port.
     name: 'dashboard',
     command: process.execPath,
-    args: [join(dashboard, 'node_modules/vite/bin/vite.js'), dashboard, '--strictPort', '--port', dashboardPort],
+    args: [
+      join(dashboard, 'node_modules/vite/bin/vite.js'),
+      dashboard,
+      '--strictPort',
+      '--port',
+      dashboardPort,
+    ],
   },
 ];
 
