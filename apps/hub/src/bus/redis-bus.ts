@@ -36,8 +36,12 @@ import { streamOf, streamOfFilter } from './streams.js';
 /** Every instance re-announces its whole interest this often; one silent for 3 periods is forgotten. */
 const ANNOUNCE_MS = 10_000;
 const FORGET_AFTER_MS = 3 * ANNOUNCE_MS;
-/** How long a subscription waits for the others to confirm its interest (one may have just crashed). */
-const CONFIRM_TIMEOUT_MS = 2000;
+/**
+ * How long a subscription waits for the others to confirm its interest. Generous, as an overloaded
+ * instance answers late but does answer; one that just crashed makes at most one subscription wait
+ * this long, as it is not asked again until it is heard from.
+ */
+const CONFIRM_TIMEOUT_MS = 10_000;
 
 /** What travels on the control channel, which every instance subscribes to. */
 interface ControlEnvelope {
@@ -112,6 +116,8 @@ export class RedisBus implements Bus {
   #lastWarning = 0;
   #asked = 0;
   readonly #confirmations = new Map<number, Confirmation>();
+  /** Instances that let a confirmation time out: not waited for until heard from again. */
+  readonly #silent = new Set<string>();
   /** Waiters for the interest changes not broadcast yet. */
   #upcoming: Confirmation | undefined;
 
@@ -352,7 +358,10 @@ export class RedisBus implements Bus {
     const upcoming = this.#upcoming;
     this.#upcoming = undefined;
     if (!upcoming) return {};
-    const live = this.#publisher.status === 'ready' ? this.#remote.live() : [];
+    const live =
+      this.#publisher.status === 'ready'
+        ? this.#remote.live().filter((instance) => !this.#silent.has(instance))
+        : [];
     if (live.length === 0) {
       upcoming.resolve();
       return {};
@@ -360,7 +369,10 @@ export class RedisBus implements Bus {
     const ask = ++this.#asked;
     for (const instance of live) upcoming.waiting.add(instance);
     this.#confirmations.set(ask, upcoming);
-    upcoming.timer = setTimeout(() => this.#settle(ask), CONFIRM_TIMEOUT_MS);
+    upcoming.timer = setTimeout(() => {
+      for (const instance of upcoming.waiting) this.#silent.add(instance);
+      this.#settle(ask);
+    }, CONFIRM_TIMEOUT_MS);
     upcoming.timer.unref();
     return { ask };
   }
@@ -428,6 +440,7 @@ export class RedisBus implements Bus {
     }
     const from = envelope.from;
     if (from === this.#instance) return;
+    if (this.#silent.size > 0) this.#silent.delete(from);
     for (const message of envelope.messages ?? []) this.#local?.deliver(message);
     for (const event of envelope.events ?? []) this.#onControl?.(event);
     for (const ask of envelope.confirmed ?? []) this.#confirmed(from, ask);
