@@ -53,13 +53,19 @@ describe('readings storage on TimescaleDB', () => {
     await database?.close();
     await testDb?.drop();
   });
+  /** A fresh database on the test server, migrated (TimescaleDB enabled by the migrations). */
+  const openMigrated = async (): Promise<Database> => {
+    testDb = await createTestDatabase('postgres');
+    const opened = await testDb.open();
+    database = opened;
+    await migrate(opened, migrations);
+    return opened;
+  };
 
   it.skipIf(!timescale.run)(
     timescale.title('applies the lifecycle settings at every start, altering the same jobs'),
     async () => {
-      testDb = await createTestDatabase('postgres');
-      database = await testDb.open();
-      await migrate(database, migrations);
+      database = await openMigrated();
       expect(await prepareReadingsStorage(database, DEFAULT_READINGS_STORAGE, quiet)).toBe('timescaledb');
       const first = await jobs(database);
       const refresh = first.filter((j) => j.proc_name === 'policy_refresh_continuous_aggregate');
@@ -138,9 +144,7 @@ describe('readings storage on TimescaleDB', () => {
   it.skipIf(!timescale.run)(
     timescale.title('shows a reading acked long after its bucket was materialised'),
     async () => {
-      testDb = await createTestDatabase('postgres');
-      database = await testDb.open();
-      await migrate(database, migrations);
+      database = await openMigrated();
       await prepareReadingsStorage(database, DEFAULT_READINGS_STORAGE, quiet);
       const now = Date.now();
       const start = now - 40 * DAY;
