@@ -13,38 +13,20 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import type WebSocket from 'ws';
 import { createTestDatabase } from '../test/databases.js';
 import { fmt, GENERATOR_CPU, HUB_CPU, pinGenerator } from './broker-support.js';
-import {
-  DeliveryLatencies,
-  openSocket,
-  percentiles,
-  sleep,
-  spawnBenchHub,
-  stream,
-} from './ingest-support.js';
+import * as latency from './ingest-support.js';
 
-const { values: args } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '10' },
-    subscribers: { type: 'string', default: '100' },
-    rates: { type: 'string', default: '1000,5000' },
-    help: { type: 'boolean', default: false },
-  },
-});
-if (args.help) {
-  console.log(`usage: bench/embedded.ts [--seconds 10 per rate] [--subscribers 100] [--rates 1000,5000 readings/s]
+const args = latency.latencyBenchArgs(
+  `usage: bench/embedded.ts [--seconds 10 per rate] [--subscribers 100] [--rates 1000,5000 readings/s]
 Idle RSS and delivery latency of a hub on the embedded database (a fresh data directory) and of one
-on PostgreSQL (a fresh database on TEST_DATABASE_URL's server), with the goals they are held to.`);
-  process.exit(0);
-}
-const PHASE_MS = Number(args.seconds) * 1000;
-const SUBSCRIBERS = Number(args.subscribers);
-const RATES = args.rates.split(',').map(Number);
-const TICK_MS = 20;
-const SETTLE_MS = 1000;
+on PostgreSQL (a fresh database on TEST_DATABASE_URL's server), with the goals they are held to.`,
+  { rates: '1000,5000' },
+);
+const PHASE_MS = args.phaseMs;
+const SUBSCRIBERS = args.subscribers;
+const RATES = args.option.rates.split(',').map(Number);
 const IDLE_MS = 3000;
 const IDLE_GOAL_MIB = 200;
 const P99_GOAL_RATIO = 2;
@@ -78,54 +60,59 @@ const mib = (bytes: number) => bytes / 2 ** 20;
 async function measure(storage: Storage): Promise<StorageResult> {
   const dataDir = storage === 'embedded' ? mkdtempSync(join(tmpdir(), 'edgewire-bench-')) : undefined;
   const testDb = storage === 'postgres' ? await createTestDatabase('postgres') : undefined;
-  const hub = await spawnBenchHub(dataDir ? { dataDir } : testDb!.url!, 1, HUB_CPU);
+  const hub = await latency.spawnBenchHub(dataDir ? { dataDir } : testDb!.url!, 1, HUB_CPU);
   try {
-    await sleep(IDLE_MS);
+    await latency.sleep(IDLE_MS);
     const idle = await hub.stats(true);
     const device = hub.devices[0]!;
-    const latencies = new DeliveryLatencies();
+    const latencies = new latency.DeliveryLatencies();
     const subscribers: WebSocket[] = [];
     let closedSubscribers = 0;
     for (let i = 0; i < SUBSCRIBERS; i++) {
-      const socket = await openSocket(`${hub.url}/ws`, hub.readerToken, `devices/${device.id}/telemetry/#`);
+      const socket = await latency.openSocket(
+        `${hub.url}/ws`,
+        hub.readerToken,
+        `devices/${device.id}/telemetry/#`,
+      );
       latencies.attach(socket);
       socket.once('close', () => closedSubscribers++);
       subscribers.push(socket);
     }
-    const probe = await openSocket(`${hub.url}/ws/device/${device.id}`, device.token);
+    const probe = await latency.openSocket(`${hub.url}/ws/device/${device.id}`, device.token);
     const rates: RateResult[] = [];
     const cursor = { seq: 0, readings: 0 };
     for (const rate of RATES) {
       let streaming = true;
-      const perTick = Math.max(1, Math.round((rate * TICK_MS) / 1000));
-      const streamed = stream(probe, perTick, TICK_MS, () => streaming, cursor);
-      await sleep(SETTLE_MS);
-      const before = await hub.stats();
-      const loadBefore = process.cpuUsage();
-      latencies.start(rate * SUBSCRIBERS * (PHASE_MS / 1000) * 1.5);
-      const started = performance.now();
-      await sleep(PHASE_MS);
-      const { latencies: sample, received } = latencies.stop();
-      const seconds = (performance.now() - started) / 1000;
-      const after = await hub.stats();
-      const load = process.cpuUsage(loadBefore);
+      const perTick = Math.max(1, Math.round((rate * latency.TICK_MS) / 1000));
+      const streamed = latency.stream(probe, perTick, latency.TICK_MS, () => streaming, cursor);
+      await latency.sleep(latency.SETTLE_MS);
+      const figures = await latency.measurePhase(hub, latencies, {
+        rate,
+        subscribers: SUBSCRIBERS,
+        phaseMs: PHASE_MS,
+      });
       streaming = false;
       await streamed;
-      const [p50, p99, max] = percentiles(sample, [50, 99, 100]) as [number, number, number];
+      const [p50, p99, max] = latency.percentiles(figures.latencies, [50, 99, 100]) as [
+        number,
+        number,
+        number,
+      ];
       rates.push({
         rate,
         p50,
         p99,
         max,
-        deliveredShare: received / (rate * SUBSCRIBERS * seconds),
-        hubCpu: (after.cpuSeconds - before.cpuSeconds) / seconds,
-        loadCpu: (load.user + load.system) / 1e6 / seconds,
-        hubStallMs: after.loopDelayMaxMs,
-        queued: after.queued,
+        deliveredShare: figures.deliveredShare,
+        hubCpu: figures.hubCpu,
+        loadCpu: figures.loadCpu,
+        hubStallMs: figures.stats.loopDelayMaxMs,
+        queued: figures.stats.queued,
         closedSubscribers,
       });
       // The next rate starts with the writer caught up.
-      for (let waited = 0; (await hub.stats()).queued > 0 && waited < 60_000; waited += 200) await sleep(200);
+      for (let waited = 0; (await hub.stats()).queued > 0 && waited < 60_000; waited += 200)
+        await latency.sleep(200);
     }
     const afterLoad = await hub.stats(true);
     probe.close();
