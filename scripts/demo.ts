@@ -121,6 +121,10 @@ let delivered = 0;
 const watcher = new WebSocket(`${hub.url.replace(/^http/, 'ws')}/ws`, {
   headers: { authorization: `Bearer ${viewerToken}`, topics: `devices/${DEVICE}/telemetry/#` },
 });
+// Without a listener a failed or cut watcher (Ctrl-C before it connected, say) would end the demo with a stack trace.
+watcher.on('error', (error) => {
+  if (!stopping) console.error(`live watcher: ${error.message}`);
+});
 watcher.on('message', (data) => {
   const parsed = parseServerFrame(data.toString());
   if (!parsed.ok || parsed.frame.type !== 'msg') return;

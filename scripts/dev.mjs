@@ -16,10 +16,12 @@ if (process.argv.includes('--help') || process.argv.includes('-h')) {
 Runs the hub and a simulated agent from source (scripts/demo.ts) on ./.edgewire, restarting them when
 a file they load changes (node --watch), and the dashboard in Vite on http://localhost:5173 (proxying
 /api and /ws to the hub). Settings as for scripts/start.mjs: EDGEWIRE_PORT,
-EDGEWIRE_DATA_DIR, EDGEWIRE_LOG_LEVEL. Ctrl-C stops everything.`);
+EDGEWIRE_DATA_DIR, EDGEWIRE_LOG_LEVEL; EDGEWIRE_DASHBOARD_PORT moves Vite off 5173.
+Ctrl-C stops everything.`);
   process.exit(0);
 }
 
+const dashboardPort = process.env.EDGEWIRE_DASHBOARD_PORT ?? '5173';
 const tsx = createRequire(import.meta.url).resolve('tsx');
 const dashboard = join(root, 'apps/dashboard');
 const env = {
@@ -36,10 +38,17 @@ const parts = [
     args: ['--watch', '--conditions=source', '--import', tsx, 'scripts/demo.ts'],
   },
   {
-    // Vite on :5173, proxying /api and /ws to the hub above; the page reloads as its sources change.
+    // Vite (on :5173 by default), proxying /api and /ws to the hub above; the page reloads as its
+    // sources change. --strictPort: a port already taken ends the run with Vite's message, not a surprise port.
     name: 'dashboard',
     command: process.execPath,
-    args: [join(dashboard, 'node_modules/vite/bin/vite.js'), dashboard, '--strictPort'],
+    args: [
+      join(dashboard, 'node_modules/vite/bin/vite.js'),
+      dashboard,
+      '--strictPort',
+      '--port',
+      dashboardPort,
+    ],
   },
 ];
 

@@ -182,15 +182,19 @@ describe('dashboard', () => {
   });
 
   it('switches the range and shows stored points, and downloads them as CSV', async () => {
-    const host = admin.locator('figure[data-metric="temperature"] .chart-host');
     await admin.waitForTimeout(1500);
     const switchedAt = Date.now();
     await admin.getByText('1 h', { exact: true }).click();
     await admin.getByText(/history in \w+ buckets/).waitFor();
-    const first = Number(await host.getAttribute('data-first'));
     // The oldest point shown predates the switch: it came from storage, not from the stream.
-    expect(first * 1000).toBeLessThan(switchedAt - 1000);
-    expect(Number(await host.getAttribute('data-points'))).toBeGreaterThan(1);
+    await admin.waitForFunction(
+      (before) => {
+        const shown = document.querySelector<HTMLElement>('figure[data-metric="temperature"] .chart-host');
+        return Number(shown?.dataset.points ?? 0) > 1 && Number(shown?.dataset.first) * 1000 < before;
+      },
+      switchedAt - 1000,
+      { timeout: 5000 },
+    );
     await screenshots(admin, 'device');
 
     const [download] = await Promise.all([
@@ -249,7 +253,7 @@ describe('dashboard', () => {
   });
 
   it('a viewer sees no admin actions, and the API refuses them anyway', async () => {
-    const { page } = await newSignedInPage(VIEWER, 390);
+    const { context, page } = await newSignedInPage(VIEWER, 390);
     await page.getByRole('heading', { name: 'Fleet' }).waitFor();
     await screenshots(page, 'fleet-phone-viewer');
     expect(await page.getByRole('link', { name: 'Admin' }).count()).toBe(0);
@@ -267,6 +271,25 @@ describe('dashboard', () => {
       return response.status;
     });
     expect(status).toBe(403);
+    await context.close();
+  });
+
+  it('a device page shows which other operators are looking at it, and when they leave', async () => {
+    await admin.goto(`${hub.url}/devices/${DEVICE}`);
+    const viewers = admin.getByTestId('page-viewers');
+    await viewers.getByText('No other operator is looking at this device.').waitFor();
+    const { context, page: other } = await newSignedInPage(VIEWER);
+    await other.goto(`${hub.url}/devices/${DEVICE}`);
+    await viewers.getByText(`Also looking: ${VIEWER.name}`).waitFor({ timeout: 10_000 });
+    // Both windows are on the page: each sees the other, never itself.
+    await other.getByTestId('page-viewers').getByText(`Also looking: ${ADMIN.name}`).waitFor();
+    await other.getByRole('link', { name: 'Fleet' }).first().click();
+    await viewers.getByText('No other operator is looking at this device.').waitFor({ timeout: 10_000 });
+    // A closed window counts as leaving too, with no goodbye of its own.
+    await other.goBack();
+    await viewers.getByText(`Also looking: ${VIEWER.name}`).waitFor({ timeout: 10_000 });
+    await context.close();
+    await viewers.getByText('No other operator is looking at this device.').waitFor({ timeout: 10_000 });
   });
 
   it('refuses a WebSocket opened with the session cookie from a foreign Origin', async () => {

@@ -114,6 +114,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
         break;
       case 'welcome':
         logger.debug({ conn: frame.conn, heartbeatSec: frame.heartbeatSec }, 'welcomed by the hub');
+        commands.advertise();
         break;
     }
   };

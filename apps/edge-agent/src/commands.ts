@@ -3,7 +3,7 @@
  * answers, published to `devices/{id}/cmd-result/{name}` (cross-team contract, "Commands"). Every
  * command gets exactly one answer, an unknown one included, so the operator is never left waiting.
  */
-import type { MsgFrame } from '@edgewire/protocol';
+import { type CommandList, type MsgFrame, topics } from '@edgewire/protocol';
 import type { Logger } from './logger.js';
 
 /** Runs a command with its payload; resolves to the result, or throws with a message for the operator. */
@@ -28,6 +28,18 @@ export class CommandRouter {
 
   get names(): string[] {
     return [...this.handlers.keys()];
+  }
+
+  /**
+   * Publishes the names of the commands this agent answers, retained, so that an operator's screen
+   * shows them without being told; sent on every connection, since the configuration may have changed.
+   */
+  advertise(): void {
+    const payload: CommandList = { commands: this.names.sort() };
+    const frame = { type: 'pub', topic: topics.commandList(this.deviceId), payload, retain: true };
+    if (!this.publish(JSON.stringify(frame))) {
+      this.logger.warn('could not advertise the commands: not connected');
+    }
   }
 
   /** Handles a `msg` frame if it is a command for this device; returns whether it was one. */
@@ -60,7 +72,7 @@ export class CommandRouter {
     this.logger.info({ command: name, ok: result.ok, error: result.error }, 'command handled');
     const answer = {
       type: 'pub',
-      topic: `devices/${this.deviceId}/cmd-result/${name}`,
+      topic: topics.commandResult(this.deviceId, name),
       payload: { ...result, ...(ref === undefined ? {} : { ref }), at: new Date().toISOString() },
     };
     if (!this.publish(JSON.stringify(answer))) {

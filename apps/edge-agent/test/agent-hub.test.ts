@@ -122,6 +122,16 @@ describe('agent with a real hub', () => {
     );
     expect(result.payload).toMatchObject({ ok: true, value: 1, ref: 'op-1' });
     expect(chip.line(539).physical).toBe(1);
+    // The agent said which commands it answers: an operator subscribing later gets the list at once.
+    const later = await operator(
+      h,
+      [{ filter: 'devices/pi-cmd/#', access: 'read' }],
+      ['devices/pi-cmd/cmd-list'],
+    );
+    const advertised = await waitFor('the command list', () =>
+      later.messages.find((m) => m.topic === 'devices/pi-cmd/cmd-list'),
+    );
+    expect(advertised.payload).toEqual({ commands: ['relay'] });
   });
 
   it('says the token was revoked when the device is deleted, and keeps retrying', async () => {

@@ -41,6 +41,7 @@ import { TelemetryIngest } from './ingest/telemetry-ingest.js';
 import type { TelemetrySink } from './ingest/telemetry-sink.js';
 import { LogSummary } from './log-summary.js';
 import { createLogger } from './logger.js';
+import { LocalPageViewers } from './operators/page-viewers.js';
 import { SessionStore } from './operators/session-store.js';
 import { SignIn } from './operators/sign-in.js';
 import { SignInThrottle } from './operators/sign-in-throttle.js';
@@ -174,6 +175,8 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
       : new MemoryRetainedStore();
     cleanups.unshift(() => retained.close());
     const broker = new Broker(bus, retained);
+    // Who is looking at which device page: kept in memory, so only where this instance is the whole hub.
+    if (!redis) registry.observe(new LocalPageViewers(broker));
     const adminParts = createAdminParts(database, bus, {
       scryptLog2N: config.passwordScryptLog2N,
       presence: () => presenceOf(retained),

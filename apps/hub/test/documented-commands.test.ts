@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, expect, it } from 'vitest';
+import { freePort } from './ports.js';
 import { spawnNode, tempDirs } from './processes.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -75,7 +76,13 @@ it('the developer run (pnpm dev) starts hub and agent on the data directory and 
   // Its own process group, like a terminal's foreground job: Ctrl-C reaches every process in it.
   const dev = spawnNode(['scripts/dev.mjs'], {
     cwd: ROOT,
-    env: nodeOnlyEnv({ EDGEWIRE_DATA_DIR: dataDir, EDGEWIRE_PORT: '0', NODE_ENV: 'production' }),
+    env: nodeOnlyEnv({
+      EDGEWIRE_DATA_DIR: dataDir,
+      EDGEWIRE_PORT: '0',
+      // Not Vite's usual 5173: a developer's own `pnpm dev` may hold it while the tests run.
+      EDGEWIRE_DASHBOARD_PORT: String(await freePort()),
+      NODE_ENV: 'production',
+    }),
   });
   try {
     const deadline = Date.now() + 240_000;
@@ -87,7 +94,7 @@ it('the developer run (pnpm dev) starts hub and agent on the data directory and 
     expect(dev.output()).toContain(dataDir);
     expect(existsSync(join(dataDir, 'hub.lock'))).toBe(true);
     dev.kill('SIGINT');
-    expect(await dev.exited).toBe(0);
+    expect(await dev.exited, dev.output()).toBe(0);
     expect(dev.output()).toContain('hub stopped');
     // Everything let go of the data directory: no lock, no admin endpoint record left behind.
     expect(existsSync(join(dataDir, 'hub.lock'))).toBe(false);

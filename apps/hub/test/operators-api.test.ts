@@ -3,7 +3,13 @@
  * route's happy path and bad input, ETags and 412, the audit log, live `$admin` events, and operators
  * whose removal or downgrade closes their WebSockets.
  */
-import { adminEventSchema, clientTokenViewSchema, deviceViewSchema } from '@edgewire/protocol';
+import {
+  adminEventSchema,
+  clientTokenViewSchema,
+  deviceViewSchema,
+  pageViewersSchema,
+  viewerTopics,
+} from '@edgewire/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from './api-client.js';
 import { createTestDatabase, type TestDatabase } from './databases.js';
@@ -317,6 +323,43 @@ describe('operators', () => {
     boss.send({ type: 'pub', id: 3, topic: '$admin/devices/valve-1', payload: 'forged' });
     expect(await boss.nextOfType('error')).toMatchObject({ code: 'forbidden', ref: 3 });
     for (const c of [valve, seen, boss]) c.close();
+  });
+});
+
+describe('who is looking at a device page', () => {
+  it('tells each operator on the page who is there, each once, and forgets a window that closes', async () => {
+    const topic = viewerTopics.device('watched');
+    type Client = Awaited<ReturnType<ApiClient['socket']>>;
+    /** Reads the page's viewer lists until `expected` (the retained one may come before an update). */
+    const becomes = async (client: Client, expected: string[]) => {
+      for (;;) {
+        const message = await client.nextOfType('msg');
+        expect(message.topic).toBe(topic);
+        const list = message.payload === null ? [] : pageViewersSchema.parse(message.payload).viewers;
+        if (JSON.stringify(list.map((v) => v.name)) === JSON.stringify(expected)) return;
+      }
+    };
+    const ada = await admin.socket({ topics: topic });
+    await becomes(ada, ['ada']);
+    const vic = await viewer.socket({ topics: topic });
+    await becomes(ada, ['ada', 'vic']);
+    await becomes(vic, ['ada', 'vic']);
+    // A second window of the same operator adds no name, and its leaving removes none: nothing is sent.
+    const again = await viewer.socket();
+    again.send({ type: 'sub', id: 1, filters: [topic] });
+    expect(await again.nextOfType('ack')).toMatchObject({ ref: 1 });
+    await becomes(again, ['ada', 'vic']);
+    again.send({ type: 'unsub', id: 2, filters: [topic] });
+    expect(await again.nextOfType('ack')).toMatchObject({ ref: 2 });
+    vic.close();
+    const next = await ada.nextOfType('msg');
+    expect(pageViewersSchema.parse(next.payload).viewers.map((v) => v.name)).toEqual(['ada']);
+    again.close();
+    ada.close();
+    // Nobody looking: the retained list is cleared, so a window opening later starts with itself alone.
+    const later = await viewer.socket({ topics: topic });
+    await becomes(later, ['vic']);
+    later.close();
   });
 });
 

@@ -7,14 +7,17 @@
 import { readFileSync } from 'node:fs';
 import {
   clientFrameSchemas,
+  commandListSchema,
   errorCodeSchema,
   historyQuerySchema,
   historyResponseSchema,
   latestResponseSchema,
+  pageViewersSchema,
   parseClientFrame,
   parseServerFrame,
   presenceSchema,
   serverFrameSchema,
+  unitSchema,
 } from '@edgewire/protocol';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
@@ -40,6 +43,8 @@ const checkers: Record<string, (text: string) => string | undefined> = {
     return parsed.ok ? undefined : parsed.error;
   },
   presence: (text) => schemaProblem(presenceSchema, text),
+  viewers: (text) => schemaProblem(pageViewersSchema, text),
+  'command-list': (text) => schemaProblem(commandListSchema, text),
   'history-response': (text) => schemaProblem(historyResponseSchema, text),
   'latest-response': (text) => schemaProblem(latestResponseSchema, text),
 };
@@ -130,7 +135,25 @@ it('documents the reserved topics', () => {
     'devices/{deviceId}/telemetry/{metric}',
     'devices/{deviceId}/status',
     'devices/{deviceId}/cmd/{name}',
+    '$viewers/devices/{deviceId}',
+    'devices/{deviceId}/cmd-list',
   ]) {
     expect(documents(topics, reserved), `${DOC} does not document the reserved topic ${reserved}`).toBe(true);
   }
+});
+
+it('documents the unit rule with examples the schema agrees with', () => {
+  const examplesAfter = (label: string) => {
+    const line = doc.match(new RegExp(`^- ${label}: (.*)\\.$`, 'm'))?.[1];
+    expect(line, `${DOC} has no "${label}:" line`).toBeDefined();
+    // `a\nb` in the doc stands for a unit with a line break in it.
+    return [...line!.matchAll(/`([^`]+)`/g)].map((m) => m[1]!.replaceAll('\\n', '\n'));
+  };
+  const accepted = examplesAfter('Units accepted');
+  const refused = examplesAfter('Units refused');
+  expect(accepted.length).toBeGreaterThan(3);
+  expect(refused).toContain('a\nb');
+  for (const unit of accepted) expect(unitSchema.safeParse(unit).success, `unit ${unit}`).toBe(true);
+  for (const unit of refused)
+    expect(unitSchema.safeParse(unit).success, `unit ${JSON.stringify(unit)}`).toBe(false);
 });

@@ -28,12 +28,17 @@ export function testServerTimescale(): Promise<{ enabled: boolean; reason?: stri
   return availability;
 }
 
-/** Prints why TimescaleDB-only tests are skipped, so CI output says so. Returns true when they run. */
-export async function timescaleTestsRun(suite: string): Promise<boolean> {
+/**
+ * For TimescaleDB-only tests: `run` says whether they run; `title` names a test with, when they do not,
+ * why not, so that every skipped test says so on its own line of the output (a skipped test's name is
+ * all a reporter shows of it). The reason is also printed once for the suite.
+ */
+export async function timescaleTests(
+  suite: string,
+): Promise<{ run: boolean; title: (name: string) => string }> {
   const { enabled, reason } = await testServerTimescale();
-  if (!enabled) {
-    const host = new URL(TEST_SERVER_URL).host;
-    console.log(`TimescaleDB tests did not run (${suite}): extension not available on ${host}: ${reason}`);
-  }
-  return enabled;
+  if (enabled) return { run: true, title: (name) => name };
+  const why = `TimescaleDB not available on ${new URL(TEST_SERVER_URL).host}: ${reason}`;
+  console.log(`TimescaleDB tests did not run (${suite}): ${why}`);
+  return { run: false, title: (name) => `${name} [skipped: ${why}]` };
 }

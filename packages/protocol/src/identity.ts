@@ -42,3 +42,7 @@ export type Permission = z.infer<typeof permissionSchema>;
 /** Payload of the retained `devices/{id}/status` topic. */
 export const presenceSchema = z.object({ online: z.boolean(), at: z.iso.datetime({ offset: true }) });
 export type Presence = z.infer<typeof presenceSchema>;
+
+/** Payload of the retained `devices/{id}/cmd-list` topic: the commands the device's agent answers. */
+export const commandListSchema = z.object({ commands: z.array(nameSchema) });
+export type CommandList = z.infer<typeof commandListSchema>;

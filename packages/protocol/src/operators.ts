@@ -209,3 +209,20 @@ export const adminTopics = {
   user: (name: string) => `$admin/users/${name}`,
   connection: (conn: string) => `$admin/connections/${conn}`,
 } as const;
+
+/**
+ * Which signed-in operators have a device's page open. Subscribing to `viewerTopics.device(id)` from an
+ * operator's session connection is itself what counts as looking at the page (it ends with the
+ * unsubscription or the connection); the hub keeps the current list retained on that topic.
+ */
+export const viewerTopics = {
+  all: '$viewers/#',
+  device: (id: string) => `$viewers/devices/${id}`,
+} as const;
+
+export const pageViewersSchema = z.object({
+  device: deviceIdSchema,
+  /** Each operator once, however many windows they have open on the page; longest-looking first. */
+  viewers: z.array(z.object({ name: userNameSchema, since: isoSchema })),
+});
+export type PageViewers = z.infer<typeof pageViewersSchema>;

@@ -119,11 +119,10 @@ describe('reservedTopicWriter (who alone may pub to a reserved topic)', () => {
     }
   });
 
-  it('reserves command results for the device they belong to', () => {
-    expect(reservedTopicWriter('devices/pi-1/cmd-result/reboot')).toEqual({
-      writer: 'device',
-      deviceId: 'pi-1',
-    });
+  it('reserves command results and the command list for the device they belong to', () => {
+    for (const topic of ['devices/pi-1/cmd-result/reboot', 'devices/pi-1/cmd-list']) {
+      expect(reservedTopicWriter(topic), topic).toEqual({ writer: 'device', deviceId: 'pi-1' });
+    }
   });
 
   it('leaves other topics, commands included, to grants', () => {

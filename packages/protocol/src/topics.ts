@@ -110,6 +110,8 @@ export const topics = {
   /** Filter that delivers every command for one device. */
   commands: (deviceId: string) => `devices/${deviceId}/cmd/#`,
   commandResult: (deviceId: string, name: string) => `devices/${deviceId}/cmd-result/${name}`,
+  /** The device's own list of the commands it answers (retained), so operators need not guess them. */
+  commandList: (deviceId: string) => `devices/${deviceId}/cmd-list`,
 } as const;
 
 /** Who alone may `pub` to a reserved topic. */
@@ -123,7 +125,8 @@ const HUB_WRITES: TopicWriter = { writer: 'hub' };
  * The one publisher a reserved topic admits, whatever grants say, or `null` for a free topic (SPEC
  * "Topics"): `$…` topics, `devices/{id}/telemetry[/…]` and `devices/{id}/status[/…]` are written by
  * the hub alone (devices send readings as `telemetry` frames, so the live view and the history never
- * disagree); `devices/{id}/cmd-result[/…]` by that device alone. `topic` is assumed valid.
+ * disagree); `devices/{id}/cmd-result[/…]` and `devices/{id}/cmd-list[/…]` by that device alone.
+ * `topic` is assumed valid.
  */
 export function reservedTopicWriter(topic: string): TopicWriter | null {
   if (topic.startsWith('$')) return HUB_WRITES;
@@ -134,6 +137,7 @@ export function reservedTopicWriter(topic: string): TopicWriter | null {
     case 'status':
       return HUB_WRITES;
     case 'cmd-result':
+    case 'cmd-list':
       return { writer: 'device', deviceId: levels[1]! };
     default:
       return null;

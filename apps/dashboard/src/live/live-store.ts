@@ -49,6 +49,26 @@ export function telemetryOf(message: Message): Reading | undefined {
   };
 }
 
+type DeviceList = { devices: Device[] };
+let early: Promise<DeviceList> | undefined;
+
+/**
+ * Asks for the device list while the app still checks the session, so that the overview's first
+ * render does not wait for the two one after the other. The first store takes the answer; a refusal
+ * (not signed in yet) is asked again by then.
+ */
+export function prefetchDevices(): void {
+  early = getJson<DeviceList>('/api/devices');
+  early.catch(() => {});
+}
+
+function takeDevices(): Promise<DeviceList> {
+  const taken = early;
+  early = undefined;
+  const ask = () => getJson<DeviceList>('/api/devices');
+  return taken ? taken.catch(ask) : ask();
+}
+
 export class LiveStore {
   readonly client: EdgewireClient;
   readonly #devices = new Map<string, Device>();
@@ -120,7 +140,7 @@ export class LiveStore {
 
   async reloadDevices(): Promise<void> {
     try {
-      const { devices } = await getJson<{ devices: Device[] }>('/api/devices');
+      const { devices } = await takeDevices();
       const seen = new Set<string>();
       for (const device of devices) {
         seen.add(device.id);

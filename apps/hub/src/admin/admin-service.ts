@@ -35,7 +35,7 @@ import { type Actor, AuditLog, SYSTEM_ACTOR } from '../operators/audit-log.js';
 import { PasswordHasher } from '../operators/passwords.js';
 import { type UserRow, UserStore } from '../operators/user-store.js';
 import type { Database } from '../storage/database.js';
-import { readLatest } from '../telemetry/history.js';
+import { readLatestOfDevices } from '../telemetry/history.js';
 import { type DeviceEdit, type DeviceRow, DeviceStore } from './device-store.js';
 
 export interface AddTokenOptions {
@@ -73,8 +73,8 @@ export interface AdminParts {
   bus: Bus;
   /** Retained presence of every device known to this hub (empty where no hub runs, e.g. the CLI). */
   presence(): Map<string, Presence>;
-  /** The newest stored value per metric of a device. */
-  latest(deviceId: string): Promise<DeviceView['latest']>;
+  /** The newest stored value per metric of each device (an entry for each id asked, maybe empty). */
+  latest(deviceIds: readonly string[]): Promise<Map<string, DeviceView['latest']>>;
 }
 
 function checkPermissions(permissions: readonly Permission[]): void {
@@ -140,13 +140,14 @@ export class AdminService implements AdminApi {
           (row.name ?? '').toLowerCase().includes(needle)) &&
         (query.online === undefined || (presence.get(row.id)?.online ?? false) === (query.online === 'true')),
     );
-    return Promise.all(rows.map((row) => this.#deviceView(row, presence)));
+    const latest = await this.parts.latest(rows.map((row) => row.id));
+    return rows.map((row) => this.#deviceView(row, presence, latest.get(row.id) ?? []));
   }
 
   async getDevice(id: string): Promise<DeviceView> {
     const row = await this.parts.devices.get(id);
     if (!row) throw new NotFoundError(`no device ${id}`);
-    return this.#deviceView(row, this.parts.presence());
+    return this.#view(row);
   }
 
   async addDevice(id: string, about: DeviceEdit = {}): Promise<IssuedToken> {
@@ -157,7 +158,7 @@ export class AdminService implements AdminApi {
   }
 
   async editDevice(id: string, edit: DeviceEdit, expected?: number): Promise<DeviceView> {
-    const view = (row: DeviceRow) => this.#deviceView(row, this.parts.presence());
+    const view = (row: DeviceRow) => this.#view(row);
     const row = await this.parts.devices.edit(id, edit, expected, view);
     await this.#changed('device', id, 'updated', 'device.edit', { ...edit }, row.version);
     return view(row);
@@ -175,12 +176,20 @@ export class AdminService implements AdminApi {
     const tokenIds = await this.parts.tokens.removeDevice(id);
     this.parts.bus.control({ type: 'device-removed', deviceId: id });
     for (const tokenId of tokenIds) this.parts.bus.control({ type: 'token-invalidated', tokenId });
-    // Its presence goes too, so that nobody keeps seeing a deleted device as online.
-    this.parts.bus.publish({ topic: topics.status(id), payload: null, ts: Date.now(), retain: true });
+    // Its presence and its command list go too: nobody keeps seeing a deleted device as online.
+    for (const topic of [topics.status(id), topics.commandList(id)]) {
+      this.parts.bus.publish({ topic, payload: null, ts: Date.now(), retain: true });
+    }
     await this.#changed('device', id, 'deleted', 'device.remove');
   }
 
-  async #deviceView(row: DeviceRow, presence: Map<string, Presence>): Promise<DeviceView> {
+  /** One device's view, with its latest values read on their own. */
+  async #view(row: DeviceRow): Promise<DeviceView> {
+    const latest = await this.parts.latest([row.id]);
+    return this.#deviceView(row, this.parts.presence(), latest.get(row.id) ?? []);
+  }
+
+  #deviceView(row: DeviceRow, presence: Map<string, Presence>, latest: DeviceView['latest']): DeviceView {
     const status = presence.get(row.id);
     const online = status?.online ?? false;
     return {
@@ -194,7 +203,7 @@ export class AdminService implements AdminApi {
       connectedSince: online ? status!.at : null,
       address: row.lastAddress,
       agentVersion: row.agentVersion,
-      latest: await this.parts.latest(row.id),
+      latest,
       version: row.version,
     };
   }
@@ -391,6 +400,6 @@ export function createAdminParts(
     hasher: new PasswordHasher(options.scryptLog2N),
     bus,
     presence: options.presence ?? (() => new Map()),
-    latest: async (deviceId) => (await readLatest(database, deviceId)).metrics,
+    latest: (deviceIds) => readLatestOfDevices(database, deviceIds),
   };
 }

@@ -3,7 +3,14 @@
  * refusal is a plain HTTP answer before the upgrade, never a 101 followed by a close (SPEC "WebSocket
  * endpoints"). The cheap checks come first so that floods cost as little as possible.
  */
-import { DEVICE_ID_PATTERN, filterError, type Permission, type Role } from '@edgewire/protocol';
+import {
+  adminTopics,
+  DEVICE_ID_PATTERN,
+  filterError,
+  type Permission,
+  type Role,
+  viewerTopics,
+} from '@edgewire/protocol';
 import type {} from '@fastify/websocket';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { sessionCookie } from '../api/callers.js';
@@ -50,11 +57,15 @@ export interface OperatorHandshake {
   find(secret: string): Promise<OperatorSession | undefined>;
 }
 
-/** Operators read every topic, `$admin/…` included; admins may also send commands to devices. */
+/**
+ * Operators read every topic, `$admin/…` and `$viewers/…` included; admins may also send commands to
+ * devices.
+ */
 export function operatorPermissions(role: Role): Permission[] {
   const read: Permission[] = [
     { filter: '#', access: 'read' },
-    { filter: '$admin/#', access: 'read' },
+    { filter: adminTopics.all, access: 'read' },
+    { filter: viewerTopics.all, access: 'read' },
   ];
   return role === 'admin' ? [...read, { filter: 'devices/+/cmd/#', access: 'readwrite' }] : read;
 }

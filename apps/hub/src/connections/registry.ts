@@ -15,6 +15,12 @@ export interface InterestSink {
   unwatch(filter: string): void;
 }
 
+/** Told of every subscription made and ended, with its connection (see `operators/page-viewers.ts`). */
+export interface SubscriptionObserver {
+  subscribed(connection: Connection, filter: string): void;
+  unsubscribed(connection: Connection, filter: string): void;
+}
+
 export class ConnectionRegistry {
   readonly subscriptions = new SubscriptionIndex<Connection>();
   readonly #byId = new Map<string, Connection>();
@@ -24,7 +30,13 @@ export class ConnectionRegistry {
   readonly #connectionUsage = new Map<string, SubscriptionUsage>();
   readonly #tokenUsage = new Map<string, SubscriptionUsage>();
 
+  readonly #observers: SubscriptionObserver[] = [];
+
   constructor(private readonly interest: InterestSink = { watch() {}, unwatch() {} }) {}
+
+  observe(observer: SubscriptionObserver): void {
+    this.#observers.push(observer);
+  }
 
   get size(): number {
     return this.#byId.size;
@@ -74,12 +86,14 @@ export class ConnectionRegistry {
     this.subscriptions.add(filter, connection);
     this.interest.watch(filter);
     this.#account(connection, filter, 1);
+    for (const observer of this.#observers) observer.subscribed(connection, filter);
   }
 
   unsubscribe(connection: Connection, filter: string): void {
     if (!connection.filters.delete(filter)) return;
     this.interest.unwatch(filter);
     this.#account(connection, filter, -1);
+    for (const observer of this.#observers) observer.unsubscribed(connection, filter);
     // The implicit command subscription of a device shares the index; keep it when the client had the same filter.
     const deviceId = connection.identity.deviceId;
     if (deviceId !== undefined && filter === topics.commands(deviceId)) return;

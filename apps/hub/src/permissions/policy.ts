@@ -27,7 +27,7 @@ export function publishRefusal(principal: Principal, topic: string): string | nu
   if (reserved?.writer === 'device') {
     return reserved.deviceId === principal.deviceId
       ? null
-      : `topic: ${topic} is reserved: only device ${reserved.deviceId} publishes its command results`;
+      : `topic: ${topic} is reserved: only device ${reserved.deviceId} publishes it`;
   }
   const granted = principal.permissions.some(
     (grant) => grant.access === 'readwrite' && matches(grant.filter, topic),

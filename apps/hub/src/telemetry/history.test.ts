@@ -9,6 +9,7 @@ import {
   type HistoryRequest,
   readHistory,
   readLatest,
+  readLatestOfDevices,
   resolveHistoryRequest,
 } from './history.js';
 import type { StorageMode } from './storage-mode.js';
@@ -138,6 +139,28 @@ describe.each(DRIVERS)('history on %s', (driver) => {
       ],
     });
     expect(await readLatest(database, 'nobody')).toEqual({ device: 'nobody', metrics: [] });
+  });
+
+  it('gives every listed device its own newest readings, in one statement however many devices', async () => {
+    let statements = 0;
+    const counting: Database = {
+      ...database,
+      rows: (query) => {
+        statements++;
+        return database.rows(query);
+      },
+    };
+    const ids = ['pi-2', 'nobody', 'pi-1', ...Array.from({ length: 200 }, (_, i) => `idle-${i}`)];
+    const latest = await readLatestOfDevices(counting, ids);
+    expect(statements).toBe(1);
+    expect([...latest.keys()]).toEqual(ids);
+    expect(latest.get('pi-1')).toEqual((await readLatest(database, 'pi-1')).metrics);
+    const newestElsewhere = elsewhere.reduce((a, b) => (b.ts > a.ts ? b : a));
+    expect(latest.get('pi-2')).toEqual([
+      { metric: 'temp', t: newestElsewhere.ts, v: newestElsewhere.value, unit: 'C' },
+    ]);
+    expect(latest.get('nobody')).toEqual([]);
+    expect(latest.get('idle-7')).toEqual([]);
   });
 });
 

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/databases.js';
 import { expectSameAsRaw } from '../../test/history-compare.js';
 import { storeReadings } from '../../test/readings.js';
-import { timescaleTestsRun } from '../../test/timescale.js';
+import { timescaleTests } from '../../test/timescale.js';
 import type { Database } from '../storage/database.js';
 import { migrate } from '../storage/migrate.js';
 import { DEFAULT_READINGS_STORAGE } from '../storage/migrations/0002_readings.js';
@@ -17,7 +17,7 @@ import { migrations } from '../storage/migrations/index.js';
 import { prepareReadingsStorage } from './readings-storage.js';
 import { TelemetryWriter } from './telemetry-writer.js';
 
-const timescale = await timescaleTestsRun('readings storage on TimescaleDB');
+const timescale = await timescaleTests('readings storage on TimescaleDB');
 const quiet = { info: () => {}, warn: () => {} } as never;
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -53,40 +53,51 @@ describe('readings storage on TimescaleDB', () => {
     await database?.close();
     await testDb?.drop();
   });
-
-  it.skipIf(!timescale)('applies the lifecycle settings at every start, altering the same jobs', async () => {
+  /** A fresh database on the test server, migrated (TimescaleDB enabled by the migrations). */
+  const openMigrated = async (): Promise<Database> => {
     testDb = await createTestDatabase('postgres');
-    database = await testDb.open();
-    await migrate(database, migrations);
-    expect(await prepareReadingsStorage(database, DEFAULT_READINGS_STORAGE, quiet)).toBe('timescaledb');
-    const first = await jobs(database);
-    const refresh = first.filter((j) => j.proc_name === 'policy_refresh_continuous_aggregate');
-    expect(refresh.map((j) => j.relation).sort()).toEqual(['readings_1h', 'readings_1m']);
-    // Open towards the past: no invalidation, however old, is left out of the aggregates.
-    for (const job of refresh) expect(job.config.start_offset ?? null).toBeNull();
-    const compression = first.find((j) => j.proc_name === 'policy_compression' && j.relation === 'readings');
-    expect(compression?.config.compress_after).toBe('7 days');
-    expect(first.some((j) => j.proc_name === 'policy_retention')).toBe(false);
+    const opened = await testDb.open();
+    database = opened;
+    await migrate(opened, migrations);
+    return opened;
+  };
 
-    await prepareReadingsStorage(
-      database,
-      { ...DEFAULT_READINGS_STORAGE, compressAfter: '3 days', retention: '90 days' },
-      quiet,
-    );
-    const second = await jobs(database);
-    const altered = second.find((j) => j.proc_name === 'policy_compression' && j.relation === 'readings');
-    expect(altered?.job_id).toBe(compression?.job_id);
-    expect(altered?.config.compress_after).toBe('3 days');
-    expect(
-      second
-        .filter((j) => j.proc_name === 'policy_retention')
-        .map((j) => j.relation)
-        .sort(),
-    ).toEqual(['readings', 'readings_1h', 'readings_1m']);
-  });
+  it.skipIf(!timescale.run)(
+    timescale.title('applies the lifecycle settings at every start, altering the same jobs'),
+    async () => {
+      database = await openMigrated();
+      expect(await prepareReadingsStorage(database, DEFAULT_READINGS_STORAGE, quiet)).toBe('timescaledb');
+      const first = await jobs(database);
+      const refresh = first.filter((j) => j.proc_name === 'policy_refresh_continuous_aggregate');
+      expect(refresh.map((j) => j.relation).sort()).toEqual(['readings_1h', 'readings_1m']);
+      // Open towards the past: no invalidation, however old, is left out of the aggregates.
+      for (const job of refresh) expect(job.config.start_offset ?? null).toBeNull();
+      const compression = first.find(
+        (j) => j.proc_name === 'policy_compression' && j.relation === 'readings',
+      );
+      expect(compression?.config.compress_after).toBe('7 days');
+      expect(first.some((j) => j.proc_name === 'policy_retention')).toBe(false);
 
-  it.skipIf(!timescale)(
-    'moves a table first migrated without TimescaleDB onto it, history unchanged',
+      await prepareReadingsStorage(
+        database,
+        { ...DEFAULT_READINGS_STORAGE, compressAfter: '3 days', retention: '90 days' },
+        quiet,
+      );
+      const second = await jobs(database);
+      const altered = second.find((j) => j.proc_name === 'policy_compression' && j.relation === 'readings');
+      expect(altered?.job_id).toBe(compression?.job_id);
+      expect(altered?.config.compress_after).toBe('3 days');
+      expect(
+        second
+          .filter((j) => j.proc_name === 'policy_retention')
+          .map((j) => j.relation)
+          .sort(),
+      ).toEqual(['readings', 'readings_1h', 'readings_1m']);
+    },
+  );
+
+  it.skipIf(!timescale.run)(
+    timescale.title('moves a table first migrated without TimescaleDB onto it, history unchanged'),
     async () => {
       testDb = await createTestDatabase('postgres');
       database = await testDb.open();
@@ -130,34 +141,35 @@ describe('readings storage on TimescaleDB', () => {
     },
   );
 
-  it.skipIf(!timescale)('shows a reading acked long after its bucket was materialised', async () => {
-    testDb = await createTestDatabase('postgres');
-    database = await testDb.open();
-    await migrate(database, migrations);
-    await prepareReadingsStorage(database, DEFAULT_READINGS_STORAGE, quiet);
-    const now = Date.now();
-    const start = now - 40 * DAY;
-    await storeReadings(database, [{ deviceId: 'pi-1', seq: 1, readings: every10s(start, start + DAY) }]);
-    await database.exec("call refresh_continuous_aggregate('readings_1m', null, null)");
-    await database.exec("call refresh_continuous_aggregate('readings_1h', null, null)");
-    // An agent's buffer replayed weeks later: older than any refresh or compression window.
-    const writer = new TelemetryWriter({ database, storageMode: 'timescaledb', batchDelayMs: 1 });
-    const acked = new Promise<void>((resolve) => writer.onCommitted(() => resolve()));
-    writer.offer({
-      deviceId: 'pi-1',
-      seq: 2,
-      readings: [{ metric: 'temp', ts: start + 5 * HOUR + 1, value: 1e6 }],
-    });
-    await acked;
-    await writer.close();
-    const request = {
-      deviceId: 'pi-1',
-      metrics: undefined,
-      from: start - DAY,
-      to: now,
-      bucketMs: HOUR,
-    } as const;
-    await expectSameAsRaw(database, 'timescaledb', { ...request, agg: 'max' });
-    await expectSameAsRaw(database, 'timescaledb', { ...request, agg: 'count' });
-  });
+  it.skipIf(!timescale.run)(
+    timescale.title('shows a reading acked long after its bucket was materialised'),
+    async () => {
+      database = await openMigrated();
+      await prepareReadingsStorage(database, DEFAULT_READINGS_STORAGE, quiet);
+      const now = Date.now();
+      const start = now - 40 * DAY;
+      await storeReadings(database, [{ deviceId: 'pi-1', seq: 1, readings: every10s(start, start + DAY) }]);
+      await database.exec("call refresh_continuous_aggregate('readings_1m', null, null)");
+      await database.exec("call refresh_continuous_aggregate('readings_1h', null, null)");
+      // An agent's buffer replayed weeks later: older than any refresh or compression window.
+      const writer = new TelemetryWriter({ database, storageMode: 'timescaledb', batchDelayMs: 1 });
+      const acked = new Promise<void>((resolve) => writer.onCommitted(() => resolve()));
+      writer.offer({
+        deviceId: 'pi-1',
+        seq: 2,
+        readings: [{ metric: 'temp', ts: start + 5 * HOUR + 1, value: 1e6 }],
+      });
+      await acked;
+      await writer.close();
+      const request = {
+        deviceId: 'pi-1',
+        metrics: undefined,
+        from: start - DAY,
+        to: now,
+        bucketMs: HOUR,
+      } as const;
+      await expectSameAsRaw(database, 'timescaledb', { ...request, agg: 'max' });
+      await expectSameAsRaw(database, 'timescaledb', { ...request, agg: 'count' });
+    },
+  );
 });

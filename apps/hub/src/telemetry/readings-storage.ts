@@ -62,8 +62,11 @@ async function convertToHypertable(session: Session, options: ReadingsStorageOpt
   await makeHypertable(session, options);
   await session.exec(CREATE_HOUR_AGGREGATE);
   await session.exec(DROP_ROLLUP_TABLES);
-  for (const { view } of REFRESH_POLICIES) {
-    await session.exec(`call refresh_continuous_aggregate('${view}', null, null)`);
+  for (const { view, endOffset } of REFRESH_POLICIES) {
+    // Up to where the policy refreshes, not to the end of the data: a window open at the end would
+    // materialise the bucket being written and move the watermark past it, so that readings stored into
+    // it stayed hidden from real-time aggregation until a policy run refreshed it again.
+    await session.exec(`call refresh_continuous_aggregate('${view}', null, now() - interval '${endOffset}')`);
   }
   logger.info('readings moved into a TimescaleDB hypertable');
 }
@@ -156,15 +159,20 @@ async function applyPolicies(session: Session, options: ReadingsStorageOptions, 
     remove: "select remove_compression_policy('readings', if_exists => true)",
   });
   for (const { view } of REFRESH_POLICIES) {
-    // The aggregates are compressed like the raw rows (≈ 190 bytes a row otherwise). Refreshing a
-    // compressed region works since compressed chunks accept changes; TimescaleDB before 2.19 refuses a
-    // compression policy overlapping an open refresh window, which is logged and leaves them uncompressed.
+    // The aggregates are compressed like the raw rows (≈ 190 bytes a row otherwise), segmented by series
+    // as history reads them: since TimescaleDB 2.25 an aggregate is no longer segmented by its GROUP BY
+    // columns unless told. Refreshing a compressed region works since compressed chunks accept changes;
+    // TimescaleDB before 2.18.1 refuses a compression policy overlapping an open refresh window (start
+    // offset NULL), which is logged and leaves them uncompressed. The `compress` options are the pre-2.18
+    // names, which later versions still accept (there: `enable_columnstore`, `segmentby`).
     const [aggregate] = await session.rows<{ compression_enabled: boolean }>(
       `select compression_enabled from timescaledb_information.continuous_aggregates where view_name = '${view}'`,
     );
     if (aggregate && !aggregate.compression_enabled) {
       await attempt(logger, `enable compression of ${view}`, () =>
-        session.exec(`alter materialized view ${view} set (timescaledb.compress = true)`),
+        session.exec(
+          `alter materialized view ${view} set (timescaledb.compress = true, timescaledb.compress_segmentby = 'device_id, metric')`,
+        ),
       );
     }
     await ensureIntervalPolicy(session, logger, {

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { getJson } from '../../api/http';
 import type { AuditEntry } from '../../api/types';
 import { useApp } from '../../app/store-context';
+import { AdminTable } from './AdminTable';
 import { ErrorLine } from './parts';
 
 const PAGE = 50;
@@ -36,26 +37,16 @@ export function AuditAdmin() {
     <section aria-labelledby="admin-audit">
       <h2 id="admin-audit">Audit log</h2>
       <ErrorLine error={error} />
-      <table className="admin-table">
-        <thead>
-          <tr>
-            <th scope="col">When</th>
-            <th scope="col">Who</th>
-            <th scope="col">What</th>
-            <th scope="col">Target</th>
-          </tr>
-        </thead>
-        <tbody>
-          {entries.map((e) => (
-            <tr key={e.id}>
-              <td>{new Date(e.at).toLocaleString()}</td>
-              <td>{e.actor}</td>
-              <td>{e.action}</td>
-              <td>{e.target ?? ''}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <AdminTable
+        columns={[
+          { header: 'When', cell: (e) => new Date(e.at).toLocaleString() },
+          { header: 'Who', cell: (e) => e.actor },
+          { header: 'What', cell: (e) => e.action },
+          { header: 'Target', cell: (e) => e.target ?? '' },
+        ]}
+        rows={entries}
+        rowKey={(e) => String(e.id)}
+      />
       {next !== null && (
         <button type="button" onClick={() => load(next)}>
           Older entries

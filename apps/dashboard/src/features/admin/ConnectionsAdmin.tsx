@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { sendJson } from '../../api/http';
 import type { Connection } from '../../api/types';
+import { AdminTable } from './AdminTable';
 import { ErrorLine } from './parts';
 import { useResource } from './use-resource';
 
@@ -23,36 +24,17 @@ export function ConnectionsAdmin() {
         Refresh
       </button>
       <ErrorLine error={error ?? connections.error} />
-      <table className="admin-table">
-        <thead>
-          <tr>
-            <th scope="col">Who</th>
-            <th scope="col">Address</th>
-            <th scope="col">Since</th>
-            <th scope="col">Subscriptions</th>
-            <th scope="col">
-              <span className="sr-only">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {connections.data?.connections.map((c) => (
-            <tr key={c.conn}>
-              <td>
-                {c.kind}: {c.device ?? c.operator ?? c.tokenId ?? c.conn}
-              </td>
-              <td>{c.address}</td>
-              <td>{new Date(c.since).toLocaleString()}</td>
-              <td>{c.subscriptions.join(', ')}</td>
-              <td className="actions">
-                <button type="button" className="danger" onClick={() => kick(c.conn)}>
-                  Kick
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <AdminTable
+        columns={[
+          { header: 'Who', cell: (c) => `${c.kind}: ${c.device ?? c.operator ?? c.tokenId ?? c.conn}` },
+          { header: 'Address', cell: (c) => c.address },
+          { header: 'Since', cell: (c) => new Date(c.since).toLocaleString() },
+          { header: 'Subscriptions', cell: (c) => c.subscriptions.join(', ') },
+        ]}
+        rows={connections.data?.connections}
+        rowKey={(c) => c.conn}
+        actions={[{ label: 'Kick', danger: true, run: (c) => kick(c.conn) }]}
+      />
     </section>
   );
 }

@@ -3,6 +3,7 @@ import { type FormEvent, useState } from 'react';
 import { ApiError, sendJson } from '../../api/http';
 import type { Device } from '../../api/types';
 import { labelText } from '../fleet/format';
+import { AdminTable } from './AdminTable';
 import { Confirm, CopyButton, ErrorLine, SecretOnce } from './parts';
 import { useResource } from './use-resource';
 
@@ -91,41 +92,29 @@ export function DevicesAdmin() {
           onCancel={() => setDeleting(undefined)}
         />
       )}
-      <table className="admin-table">
-        <thead>
-          <tr>
-            <th scope="col">Device</th>
-            <th scope="col">Labels</th>
-            <th scope="col">Status</th>
-            <th scope="col">
-              <span className="sr-only">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {devices.data?.devices.map((d) => (
-            <tr key={d.id} data-device={d.id}>
-              <td>
+      <AdminTable
+        columns={[
+          {
+            header: 'Device',
+            cell: (d) => (
+              <>
                 {d.name || d.id}
                 {d.name && <div className="muted small">{d.id}</div>}
-              </td>
-              <td>{labelText(d.labels).join(', ')}</td>
-              <td>{d.online ? 'online' : 'offline'}</td>
-              <td className="actions">
-                <button type="button" onClick={() => setEditing(d)}>
-                  Edit
-                </button>
-                <button type="button" onClick={() => rotate(d)}>
-                  Rotate token
-                </button>
-                <button type="button" className="danger" onClick={() => setDeleting(d)}>
-                  Delete
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+              </>
+            ),
+          },
+          { header: 'Labels', cell: (d) => labelText(d.labels).join(', ') },
+          { header: 'Status', cell: (d) => (d.online ? 'online' : 'offline') },
+        ]}
+        rows={devices.data?.devices}
+        rowKey={(d) => d.id}
+        keyName="device"
+        actions={[
+          { label: 'Edit', run: (row) => setEditing(row) },
+          { label: 'Rotate token', run: rotate },
+          { label: 'Delete', danger: true, run: (row) => setDeleting(row) },
+        ]}
+      />
     </section>
   );
 }

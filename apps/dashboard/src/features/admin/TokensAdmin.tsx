@@ -2,6 +2,8 @@ import type { Permission } from '@edgewire/protocol';
 import { type FormEvent, useState } from 'react';
 import { ApiError, sendJson } from '../../api/http';
 import type { ClientToken } from '../../api/types';
+import { count } from '../fleet/format';
+import { AdminTable } from './AdminTable';
 import { PermissionEditor, permissionProblems } from './PermissionEditor';
 import { Confirm, ErrorLine, SecretOnce } from './parts';
 import { useResource } from './use-resource';
@@ -50,45 +52,33 @@ export function TokensAdmin() {
         />
       )}
       <ErrorLine error={error ?? tokens.error} />
-      <table className="admin-table">
-        <thead>
-          <tr>
-            <th scope="col">Token</th>
-            <th scope="col">Permissions</th>
-            <th scope="col">Limits</th>
-            <th scope="col">
-              <span className="sr-only">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {tokens.data?.tokens.map((t) => (
-            <tr key={t.id}>
-              <td>
+      <AdminTable
+        columns={[
+          {
+            header: 'Token',
+            cell: (t) => (
+              <>
                 {t.name ?? t.id}
                 {t.revokedAt && <span className="chip bad">revoked</span>}
-              </td>
-              <td>{describe(t.permissions)}</td>
-              <td>
-                {t.maxConnections ? `${t.maxConnections} connections` : 'no connection limit'}
-                {t.expiresAt ? `, expires ${new Date(t.expiresAt).toLocaleString()}` : ''}
-              </td>
-              <td className="actions">
-                {!t.revokedAt && (
-                  <>
-                    <button type="button" onClick={() => setEditing(t)}>
-                      Edit
-                    </button>
-                    <button type="button" className="danger" onClick={() => setRevoking(t)}>
-                      Revoke
-                    </button>
-                  </>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+              </>
+            ),
+          },
+          { header: 'Permissions', cell: (t) => describe(t.permissions) },
+          {
+            header: 'Limits',
+            cell: (t) =>
+              `${t.maxConnections ? count(t.maxConnections, 'connection') : 'no connection limit'}${
+                t.expiresAt ? `, expires ${new Date(t.expiresAt).toLocaleString()}` : ''
+              }`,
+          },
+        ]}
+        rows={tokens.data?.tokens}
+        rowKey={(t) => t.id}
+        actions={[
+          { label: 'Edit', when: (t) => !t.revokedAt, run: (row) => setEditing(row) },
+          { label: 'Revoke', danger: true, when: (t) => !t.revokedAt, run: (row) => setRevoking(row) },
+        ]}
+      />
     </section>
   );
 }

@@ -2,6 +2,7 @@ import { type FormEvent, useState } from 'react';
 import { sendJson } from '../../api/http';
 import type { Operator, Role } from '../../api/types';
 import { useApp } from '../../app/store-context';
+import { AdminTable } from './AdminTable';
 import { Confirm, ErrorLine } from './parts';
 import { useResource } from './use-resource';
 
@@ -89,42 +90,35 @@ export function UsersAdmin() {
         />
       )}
       <ErrorLine error={error ?? users.error} />
-      <table className="admin-table">
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Role</th>
-            <th scope="col">
-              <span className="sr-only">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {users.data?.users.map((u) => (
-            <tr key={u.name}>
-              <td>{u.name}</td>
-              <td>
-                <select
-                  aria-label={`Role of ${u.name}`}
-                  value={u.role}
-                  disabled={u.name === session.name}
-                  onChange={(e) => change(u, e.target.value as Role)}
-                >
-                  <option value="viewer">viewer</option>
-                  <option value="admin">admin</option>
-                </select>
-              </td>
-              <td className="actions">
-                {u.name !== session.name && (
-                  <button type="button" className="danger" onClick={() => setRemoving(u)}>
-                    Remove
-                  </button>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <AdminTable
+        columns={[
+          { header: 'Name', cell: (u) => u.name },
+          {
+            header: 'Role',
+            cell: (u) => (
+              <select
+                aria-label={`Role of ${u.name}`}
+                value={u.role}
+                disabled={u.name === session.name}
+                onChange={(e) => change(u, e.target.value as Role)}
+              >
+                <option value="viewer">viewer</option>
+                <option value="admin">admin</option>
+              </select>
+            ),
+          },
+        ]}
+        rows={users.data?.users}
+        rowKey={(u) => u.name}
+        actions={[
+          {
+            label: 'Remove',
+            danger: true,
+            when: (u) => u.name !== session.name,
+            run: (row) => setRemoving(row),
+          },
+        ]}
+      />
     </section>
   );
 }

@@ -1,9 +1,11 @@
 /**
  * A device's commands (GPIO outputs): `devices/{id}/cmd/{name}` with `{"value": 0|1, "id"}`, answered by
  * the agent on `devices/{id}/cmd-result/{name}` with the same id. Every button press ends in a visible
- * result: the agent's answer, the hub's refusal, or "no answer".
+ * result: the agent's answer, the hub's refusal, or "no answer". The agent advertises its commands on
+ * `devices/{id}/cmd-list` (retained); an operator may add others by name (kept in this browser), for an
+ * agent too old to advertise.
  */
-import { NAME_PATTERN, NAME_RULE } from '@edgewire/protocol';
+import { type CommandList, NAME_PATTERN, NAME_RULE } from '@edgewire/protocol';
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { useApp } from '../../app/store-context';
 
@@ -27,7 +29,9 @@ function knownCommands(deviceId: string): string[] {
 
 export function CommandsPanel({ deviceId }: { deviceId: string }) {
   const { store } = useApp();
-  const [commands, setCommands] = useState<string[]>(() => knownCommands(deviceId));
+  const [added, setAdded] = useState<string[]>(() => knownCommands(deviceId));
+  const [advertised, setAdvertised] = useState<string[]>([]);
+  const commands = [...new Set([...advertised, ...added])].sort();
   const [draft, setDraft] = useState('');
   const [outcomes, setOutcomes] = useState<Record<string, Outcome>>({});
   const [waiting] = useState(
@@ -35,13 +39,22 @@ export function CommandsPanel({ deviceId }: { deviceId: string }) {
   );
 
   const remember = (list: string[]) => {
-    setCommands(list);
+    setAdded(list);
     localStorage.setItem(storageKey(deviceId), JSON.stringify(list));
   };
   const show = useCallback(
     (outcome: Outcome) => setOutcomes((all) => ({ ...all, [outcome.command]: outcome })),
     [],
   );
+
+  useEffect(() => {
+    setAdvertised([]);
+    const subscription = store.client.subscribe(`devices/${deviceId}/cmd-list`, (message) => {
+      const list = message.payload as CommandList | null;
+      setAdvertised(Array.isArray(list?.commands) ? list.commands : []);
+    });
+    return () => subscription.unsubscribe();
+  }, [store, deviceId]);
 
   useEffect(() => {
     const subscription = store.client.subscribe(`devices/${deviceId}/cmd-result/+`, (message) => {
@@ -88,7 +101,7 @@ export function CommandsPanel({ deviceId }: { deviceId: string }) {
   const add = (event: FormEvent) => {
     event.preventDefault();
     if (!draft || nameProblem || commands.includes(draft)) return;
-    remember([...commands, draft].sort());
+    remember([...added, draft].sort());
     setDraft('');
   };
 
@@ -96,7 +109,10 @@ export function CommandsPanel({ deviceId }: { deviceId: string }) {
     <section className="card" aria-labelledby="commands-title">
       <h2 id="commands-title">Commands</h2>
       {commands.length === 0 && (
-        <p className="muted">Add the command names of this device's GPIO outputs (its agent.yaml).</p>
+        <p className="muted">
+          The device's agent has not said which commands it answers; add the command names of its GPIO outputs
+          (its agent.yaml).
+        </p>
       )}
       <ul className="commands">
         {commands.map((command) => (
@@ -108,14 +124,16 @@ export function CommandsPanel({ deviceId }: { deviceId: string }) {
             <button type="button" onClick={() => send(command, 0)}>
               Off
             </button>
-            <button
-              type="button"
-              className="ghost"
-              aria-label={`Forget ${command}`}
-              onClick={() => remember(commands.filter((c) => c !== command))}
-            >
-              ×
-            </button>
+            {added.includes(command) && !advertised.includes(command) && (
+              <button
+                type="button"
+                className="ghost"
+                aria-label={`Forget ${command}`}
+                onClick={() => remember(added.filter((c) => c !== command))}
+              >
+                ×
+              </button>
+            )}
             <output className={outcomes[command]?.ok === false ? 'error' : 'muted'}>
               {outcomes[command]?.text}
             </output>

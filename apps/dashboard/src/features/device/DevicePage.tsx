@@ -5,6 +5,7 @@ import { LiveChart } from '../../charts/live-chart';
 import { formatAgo, labelText } from '../fleet/format';
 import { CommandsPanel } from './CommandsPanel';
 import { downloadCsv, fillSeries, loadRange, RANGES, type RangeKey } from './history';
+import { PageViewers } from './PageViewers';
 import { MetricSeries } from './series';
 
 interface ChartSlot {
@@ -62,7 +63,7 @@ export default function DevicePage({ deviceId }: { deviceId: string }) {
         abort.signal,
       );
       past = true;
-      for (const slot of current.values()) slot.chart?.invalidate();
+      for (const slot of current.values()) slot.chart?.redraw();
       setStatus({ loading: false, bucket: history.bucket });
     })().catch((error: Error) => {
       if (error.name === 'AbortError') return;
@@ -117,6 +118,7 @@ export default function DevicePage({ deviceId }: { deviceId: string }) {
           </p>
           <h1 id="device-title">{device?.name || deviceId}</h1>
           {device?.description && <p className="muted">{device.description}</p>}
+          <PageViewers deviceId={deviceId} />
         </div>
         {device && (
           <span className={`status big ${device.online ? 'online' : 'offline'}`} data-testid="device-status">

@@ -6,7 +6,7 @@ import { chartColors } from '../../app/theme';
 import { drawSparkline } from '../../charts/sparkline';
 import { requestDraw } from '../../live/frame-loop';
 import type { LiveStore } from '../../live/live-store';
-import { formatAgo, formatValue, labelText } from './format';
+import { count, formatAgo, formatValue, labelText } from './format';
 
 type Status = 'all' | 'online' | 'offline';
 type Sort = 'name' | 'status' | 'lastSeen';
@@ -14,6 +14,11 @@ type Sort = 'name' | 'status' | 'lastSeen';
 const displayName = (d: Device) => d.name || d.id;
 /** Shortest interval between two redraws of one overview row. */
 const ROW_REDRAW_MS = 250;
+/**
+ * Rows rendered at first, and added each time the end of the list scrolls near: a fleet of 1,000
+ * shows its first screen at once instead of building 1,000 rows before anything appears.
+ */
+const ROWS_STEP = 60;
 
 function useNow(everyMs: number): number {
   const [now, setNow] = useState(Date.now());
@@ -52,13 +57,29 @@ export function FleetPage() {
     return list;
   }, [devices, query, status, label, sort]);
   const online = devices.filter((d) => d.online).length;
+  const [limit, setLimit] = useState(ROWS_STEP);
+  const more = useRef<HTMLTableRowElement>(null);
+  const hasMore = shown.length > limit;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: observed afresh after each step, so that a sentinel still in view asks for the next one
+  useEffect(() => {
+    const sentinel = more.current;
+    if (!sentinel || typeof IntersectionObserver === 'undefined') return;
+    const near = new IntersectionObserver(
+      (entries) => {
+        if (entries.some((e) => e.isIntersecting)) setLimit((n) => n + ROWS_STEP);
+      },
+      { rootMargin: '800px 0px' },
+    );
+    near.observe(sentinel);
+    return () => near.disconnect();
+  }, [hasMore, limit]);
 
   return (
     <section aria-labelledby="fleet-title">
       <div className="page-head">
         <h1 id="fleet-title">Fleet</h1>
         <p className="muted" aria-live="polite">
-          {devices.length} devices · {online} online
+          {count(devices.length, 'device')} · {online} online
         </p>
       </div>
       <div className="toolbar">
@@ -120,9 +141,18 @@ export function FleetPage() {
             </tr>
           </thead>
           <tbody>
-            {shown.map((d) => (
+            {shown.slice(0, limit).map((d) => (
               <DeviceRow key={d.id} device={d} store={store} now={now} />
             ))}
+            {hasMore && (
+              <tr ref={more} className="more">
+                <td colSpan={6}>
+                  <button type="button" onClick={() => setLimit((n) => n + ROWS_STEP)}>
+                    Show more ({count(shown.length - limit, 'more device')})
+                  </button>
+                </td>
+              </tr>
+            )}
           </tbody>
         </table>
       )}
@@ -130,15 +160,21 @@ export function FleetPage() {
   );
 }
 
-/** Shared by every sparkline: only those on screen are drawn. */
+/**
+ * Shared by every row: only rows on screen are drawn, and a row coming into view draws at once.
+ * Off-screen rows change nothing in the DOM, so streaming into them costs no style or layout work.
+ */
 const visible = new WeakSet<Element>();
+const onShown = new WeakMap<Element, () => void>();
 const observer =
   typeof IntersectionObserver === 'undefined'
     ? undefined
     : new IntersectionObserver((entries) => {
         for (const entry of entries) {
-          if (entry.isIntersecting) visible.add(entry.target);
-          else visible.delete(entry.target);
+          if (entry.isIntersecting) {
+            visible.add(entry.target);
+            onShown.get(entry.target)?.();
+          } else visible.delete(entry.target);
         }
       });
 
@@ -151,20 +187,22 @@ const DeviceRow = memo(function DeviceRow({
   store: LiveStore;
   now: number;
 }) {
+  const rowRef = useRef<HTMLTableRowElement>(null);
   const valuesRef = useRef<HTMLTableCellElement>(null);
   const sparkRef = useRef<HTMLCanvasElement>(null);
 
   useEffect(() => {
+    const row = rowRef.current;
     const cell = valuesRef.current;
     const canvas = sparkRef.current;
-    if (!cell || !canvas) return;
-    observer?.observe(canvas);
+    if (!row || !cell || !canvas) return;
     let color = chartColors().line;
     const onTheme = () => {
       color = chartColors().line;
       draw();
     };
     const draw = () => {
+      if (observer && !visible.has(row)) return;
       const latest = [...store.latest(device.id).values()].sort((a, b) => a.metric.localeCompare(b.metric));
       const text =
         latest.map((l) => `${l.metric} ${formatValue(l.v)}${l.unit ? ` ${l.unit}` : ''}`).join(' · ') || '—';
@@ -172,9 +210,10 @@ const DeviceRow = memo(function DeviceRow({
       const first = latest[0]?.metric;
       const label = first ? `trend of ${first}` : 'no readings yet';
       if (canvas.getAttribute('aria-label') !== label) canvas.setAttribute('aria-label', label);
-      if (first && (!observer || visible.has(canvas)))
-        drawSparkline(canvas, store.spark(device.id, first), color);
+      if (first) drawSparkline(canvas, store.spark(device.id, first), color);
     };
+    onShown.set(row, () => requestDraw(draw));
+    observer?.observe(row);
     draw();
     window.addEventListener('edgewire-theme', onTheme);
     // Numbers that change 60 times a second cannot be read; four times a second is live enough and
@@ -197,13 +236,14 @@ const DeviceRow = memo(function DeviceRow({
     return () => {
       clearTimeout(later);
       off();
-      observer?.unobserve(canvas);
+      observer?.unobserve(row);
+      visible.delete(row);
       window.removeEventListener('edgewire-theme', onTheme);
     };
   }, [device.id, store]);
 
   return (
-    <tr data-device={device.id}>
+    <tr data-device={device.id} ref={rowRef}>
       <td data-label="Status">
         <span className={`status ${device.online ? 'online' : 'offline'}`}>
           {device.online ? 'online' : 'offline'}

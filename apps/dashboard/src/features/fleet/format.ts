@@ -1,4 +1,10 @@
-/** How values and times read on screen. */
+/** How values, counts and times read on screen. */
+
+/** `1 device`, `2 devices`, `0 devices`: `noun` is the singular, and takes an `s` for any other count. */
+export function count(n: number, noun: string): string {
+  return `${n.toLocaleString('en')} ${n === 1 ? noun : `${noun}s`}`;
+}
+
 export function formatValue(v: number): string {
   const abs = Math.abs(v);
   if (abs !== 0 && (abs >= 1e6 || abs < 1e-3)) return v.toExponential(2);

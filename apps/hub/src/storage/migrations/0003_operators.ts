@@ -4,6 +4,21 @@ import type { Migration } from '../migrate.js';
 export const CREDENTIALS_CHANNEL = 'edgewire_credentials';
 
 /**
+ * A function and trigger announcing `<kind>:<id>` when a row of `table` is deleted. The SQL is what this
+ * migration always ran (migrations are recorded by id only, so a database that applied it keeps the same
+ * functions and triggers as a new one).
+ */
+const announceDeletion = (kind: string, table: string) => `
+      create or replace function edgewire_announce_${kind}() returns trigger language plpgsql as $$
+      begin
+        perform pg_notify('${CREDENTIALS_CHANNEL}', '${kind}:' || old.id);
+        return null;
+      end $$;
+      drop trigger if exists ${table}_announce on ${table};
+      create trigger ${table}_announce after delete on ${table}
+        for each row execute function edgewire_announce_${kind}();`;
+
+/**
  * Operators (users, their sessions, sign-in failures), admin API tokens, the audit log, what operators
  * edit on devices and tokens (with a version for ETags), and the triggers that make the database itself
  * announce every change that must end live connections, whoever made it: the hub, the CLI, or SQL typed
@@ -96,14 +111,7 @@ export const operatorsMigration: Migration = {
       create trigger permissions_announce after insert or update or delete on permissions
         for each row execute function edgewire_announce_permission();
 
-      create or replace function edgewire_announce_device() returns trigger language plpgsql as $$
-      begin
-        perform pg_notify('${CREDENTIALS_CHANNEL}', 'device:' || old.id);
-        return null;
-      end $$;
-      drop trigger if exists devices_announce on devices;
-      create trigger devices_announce after delete on devices
-        for each row execute function edgewire_announce_device();
+${announceDeletion('device', 'devices')}
 
       -- A removed operator loses their sessions by cascade; a new role or password ends them here.
       create or replace function edgewire_end_user_sessions() returns trigger language plpgsql as $$
@@ -117,13 +125,6 @@ export const operatorsMigration: Migration = {
       create trigger users_end_sessions after update on users
         for each row execute function edgewire_end_user_sessions();
 
-      create or replace function edgewire_announce_session() returns trigger language plpgsql as $$
-      begin
-        perform pg_notify('${CREDENTIALS_CHANNEL}', 'session:' || old.id);
-        return null;
-      end $$;
-      drop trigger if exists sessions_announce on sessions;
-      create trigger sessions_announce after delete on sessions
-        for each row execute function edgewire_announce_session();
+${announceDeletion('session', 'sessions')}
     `),
 };
