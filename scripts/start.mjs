@@ -2,8 +2,9 @@
 /**
  * The newcomer's one command: `node scripts/start.mjs`. Installs the workspace on first use (pinned pnpm via
  * npx, no root, no corepack), builds what it runs, then runs the demo: a hub on embedded PGlite (the built
- * `edgewire-hub serve`, its own process) and a simulated Pi streaming to it. Built, not through tsx: a
- * TypeScript loader costs the hub about 100 MB of memory that operators would never see in production.
+ * `edgewire-hub serve`, its own process) and a simulated Pi streaming to it. Built, not through tsx: the
+ * TypeScript loader's thread and transforms cost tens of MB that operators never see in production
+ * (bench/embedded.ts prints what this run's processes hold).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
