@@ -1,13 +1,19 @@
 /**
- * The whole system in one process on embedded defaults, for a first look: a hub on PGlite in
- * `EDGEWIRE_DATA_DIR` (./.edgewire), a simulated Pi streaming into it, and a live summary of what
- * flows and what is stored. Credentials it creates stay in 0600 files under the data directory.
+ * The whole system on embedded defaults, for a first look: a hub on PGlite in `EDGEWIRE_DATA_DIR`
+ * (./.edgewire), a simulated Pi streaming into it, and a live summary of what flows and what is stored.
+ * Credentials it creates stay in 0600 files under the data directory.
+ *
+ * Built (the one-command run, scripts/start.mjs) the hub is its own process, the built `edgewire-hub
+ * serve` as operators run it, so what it costs is the hub's alone; from source (`pnpm dev`, which
+ * reloads this file and everything it imports) the hub runs in this process.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createLogger, parseConfig, startAgent } from '@edgewire/edge-agent';
-import { startHub } from '@edgewire/hub';
+import { type AdminApi, HttpAdminClient, readLocalAdmin } from '@edgewire/hub/remote';
 import { latestResponseSchema, parseServerFrame } from '@edgewire/protocol';
 import WebSocket from 'ws';
 
@@ -16,7 +22,50 @@ const dataDir = resolve(process.env.EDGEWIRE_DATA_DIR || '.edgewire');
 const demoDir = join(dataDir, 'demo');
 mkdirSync(demoDir, { recursive: true, mode: 0o700 });
 
-const hub = await startHub({ dataDir });
+interface DemoHub {
+  url: string;
+  admin: AdminApi;
+  close(): Promise<void>;
+}
+
+/** The built hub's CLI, found from this repository's root (where pnpm-workspace.yaml is). */
+function builtHubCli(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'pnpm-workspace.yaml'))) dir = dirname(dir);
+  return join(dir, 'apps/hub/dist/cli.js');
+}
+
+/** `edgewire-hub serve` in a child process; ready once it has written its admin endpoint. */
+async function spawnHub(): Promise<DemoHub> {
+  // A small young generation: at the demo's few readings a second, scavenging more often costs nothing
+  // measurable, and the default (16 MiB semi-spaces) keeps ~20 MiB resident for nothing (bench/embedded.ts).
+  const node = ['--max-semi-space-size=1'];
+  const child: ChildProcess = spawn(process.execPath, [...node, builtHubCli(), 'serve'], {
+    env: { ...process.env, EDGEWIRE_DATA_DIR: dataDir },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) process.exit(child.exitCode ?? 1);
+    const local = readLocalAdmin(dataDir);
+    if (local && local.pid === child.pid) {
+      return {
+        url: local.url,
+        admin: new HttpAdminClient(local),
+        close: async () => {
+          child.kill('SIGTERM');
+          await exited;
+        },
+      };
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const fromSource = process.execArgv.includes('--conditions=source');
+const hub: DemoHub = fromSource
+  ? await (await import('@edgewire/hub')).startHub({ dataDir })
+  : await spawnHub();
 
 /** A credential created once and kept in a 0600 file, so restarts reuse the same device and viewer. */
 async function credential(name: string, create: () => Promise<{ token: string }>): Promise<string> {

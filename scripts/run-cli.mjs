@@ -1,20 +1,37 @@
 /**
  * Shared launcher behind the `edgewire-hub` and `edgewire-agent` bins: runs the compiled CLI when the
- * package was built, and otherwise the TypeScript sources through tsx, so a bin works straight after
+ * package was built since its sources last changed, and otherwise the TypeScript sources through tsx, so a bin works straight after
  * `pnpm install` with no build step to remember.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export async function runCli(packageUrl) {
-  const dist = new URL('dist/cli.js', packageUrl);
-  if (existsSync(dist)) {
-    await import(dist.href);
+  if (isBuilt(fileURLToPath(packageUrl), 'cli.js')) {
+    await import(new URL('dist/cli.js', packageUrl).href);
     return;
   }
   runTypeScript(new URL('src/cli.ts', packageUrl), process.argv.slice(2));
+}
+
+/**
+ * True when the package in `dir` has `dist/<file>` and no source newer than it: a build that sources
+ * edited since would run code that is no longer there (the one-command run builds on every start).
+ */
+export function isBuilt(dir, file) {
+  const built = join(dir, 'dist', file);
+  return existsSync(built) && statSync(built).mtimeMs >= newestFile(join(dir, 'src'));
+}
+
+/** Newest modification time of the files under `dir`, in ms. */
+function newestFile(dir) {
+  let latest = 0;
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true }))
+    if (entry.isFile()) latest = Math.max(latest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+  return latest;
 }
 
 /**
@@ -23,11 +40,12 @@ export async function runCli(packageUrl) {
  */
 export function runTypeScript(sourceUrl, args = []) {
   const tsx = createRequire(sourceUrl).resolve('tsx');
-  const child = spawn(
-    process.execPath,
-    ['--conditions=source', '--import', tsx, fileURLToPath(sourceUrl), ...args],
-    { stdio: 'inherit' },
-  );
+  runNode(['--conditions=source', '--import', tsx, fileURLToPath(sourceUrl), ...args]);
+}
+
+/** Runs a child Node with `args`, forwarding signals to it, and ends this process the way the child ended. */
+export function runNode(args) {
+  const child = spawn(process.execPath, args, { stdio: 'inherit' });
   // The child owns the work; forward the signals systemd and terminals send so it shuts down gracefully.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
   child.on('exit', (code, signal) => {

@@ -1,12 +1,17 @@
 #!/usr/bin/env node
 /**
  * The newcomer's one command: `node scripts/start.mjs`. Installs the workspace on first use (pinned pnpm via
- * npx, no root, no corepack), then runs the demo: a hub on embedded PGlite and a simulated Pi streaming to it.
+ * npx, no root, no corepack), builds what it runs, then runs the demo: a hub on embedded PGlite (the built
+ * `edgewire-hub serve`, its own process) and a simulated Pi streaming to it. Built, not through tsx: the
+ * TypeScript loader's thread and transforms cost tens of MB that operators never see in production
+ * (bench/embedded.ts prints what this run's processes hold).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runTypeScript } from './run-cli.mjs';
+import { isBuilt, runNode } from './run-cli.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const [major, minor] = process.versions.node.split('.').map(Number);
@@ -46,6 +51,38 @@ if (!existsSync(new URL('../apps/dashboard/dist/index.html', import.meta.url))) 
   if (build.status !== 0) process.exit(build.status ?? 1);
 }
 
+// The packages the demo runs, in dependency order, built (tsc) when missing or older than their sources.
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+for (const pkg of ['packages/protocol', 'apps/edge-agent', 'apps/hub']) {
+  const dir = join(root, pkg);
+  if (isBuilt(dir, 'index.js')) continue;
+  console.log(`Building ${pkg}…`);
+  const build = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], {
+    cwd: dir,
+    stdio: 'inherit',
+  });
+  if (build.status !== 0) process.exit(build.status ?? 1);
+}
+// The demo itself (type-checked with the rest by `pnpm typecheck`; here only emitted), in a child so
+// that the compiler does not stay in this process's memory.
+const emit = spawnSync(
+  process.execPath,
+  [
+    tsc,
+    'demo.ts',
+    '--outDir',
+    'dist',
+    '--module',
+    'nodenext',
+    '--target',
+    'es2023',
+    '--noCheck',
+    '--skipLibCheck',
+  ],
+  { cwd: join(root, 'scripts'), stdio: 'inherit' },
+);
+if (emit.status !== 0) process.exit(emit.status ?? 1);
+
 // The demo's relative paths (./.edgewire) mean the repository root, wherever this was started from.
 process.chdir(root);
-runTypeScript(new URL('demo.ts', import.meta.url));
+runNode([join(root, 'scripts/dist/demo.js')]);

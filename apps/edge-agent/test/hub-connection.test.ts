@@ -67,6 +67,20 @@ describe('hub connection', () => {
     expect(gaps(hub.attempts)[0]).toBeGreaterThanOrEqual(1990);
   });
 
+  it('comes back when a 429 says, with its own backoff grown far beyond it', async () => {
+    // A fleet refused after a hub restart: each agent's backoff has grown while the hub was down, but
+    // the hub now says when its turn comes. Before, the agent waited the longer of the two (~9.9 s here).
+    const { hub, states } = await setup(
+      (n) => (n < 2 ? { refuse: 429, headers: { 'Retry-After': '1' } } : acceptWelcome()),
+      { initialBackoffMs: 10_000, maxBackoffMs: 30_000, random: () => 0.99 },
+    );
+    await waitFor('CONNECTED', () => states.includes('CONNECTED'), 20_000);
+    for (const gap of gaps(hub.attempts)) {
+      expect(gap).toBeGreaterThanOrEqual(1000);
+      expect(gap).toBeLessThan(6000);
+    }
+  });
+
   it('on 4009 says loudly that another agent uses the device id, and backs off', async () => {
     const { hub, logs } = await setup((n) =>
       n === 0 ? { accept: (ws) => setTimeout(() => ws.close(4009, 'replaced'), 20) } : acceptWelcome(),

@@ -5,46 +5,32 @@
  *
  *   node --conditions=source --import tsx bench/embedded.ts [--seconds 10] [--subscribers 100] [--rates 1000,5000]
  *
+ * First, the one-command run as a newcomer starts it (`node scripts/start.mjs`, fresh data directory):
+ * the idle RSS of each of its processes, the hub's held to the goal.
  * Goals printed against the figures: embedded idle RSS ≤ 200 MiB; at 1,000 readings/s the embedded hub's
  * p99 within 2× the PostgreSQL-backed hub's. The hub (all its threads, the embedded database's included)
  * runs pinned to CPU 0, this load generator to CPU 1. The PostgreSQL server's own memory and CPU are not
  * the hub's and are not counted.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import type WebSocket from 'ws';
 import { createTestDatabase } from '../test/databases.js';
 import { fmt, GENERATOR_CPU, HUB_CPU, pinGenerator } from './broker-support.js';
-import {
-  DeliveryLatencies,
-  openSocket,
-  percentiles,
-  sleep,
-  spawnBenchHub,
-  stream,
-} from './ingest-support.js';
+import * as latency from './ingest-support.js';
 
-const { values: args } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '10' },
-    subscribers: { type: 'string', default: '100' },
-    rates: { type: 'string', default: '1000,5000' },
-    help: { type: 'boolean', default: false },
-  },
-});
-if (args.help) {
-  console.log(`usage: bench/embedded.ts [--seconds 10 per rate] [--subscribers 100] [--rates 1000,5000 readings/s]
+const args = latency.latencyBenchArgs(
+  `usage: bench/embedded.ts [--seconds 10 per rate] [--subscribers 100] [--rates 1000,5000 readings/s]
 Idle RSS and delivery latency of a hub on the embedded database (a fresh data directory) and of one
-on PostgreSQL (a fresh database on TEST_DATABASE_URL's server), with the goals they are held to.`);
-  process.exit(0);
-}
-const PHASE_MS = Number(args.seconds) * 1000;
-const SUBSCRIBERS = Number(args.subscribers);
-const RATES = args.rates.split(',').map(Number);
-const TICK_MS = 20;
-const SETTLE_MS = 1000;
+on PostgreSQL (a fresh database on TEST_DATABASE_URL's server), with the goals they are held to.`,
+  { rates: '1000,5000' },
+);
+const PHASE_MS = args.phaseMs;
+const SUBSCRIBERS = args.subscribers;
+const RATES = args.option.rates.split(',').map(Number);
 const IDLE_MS = 3000;
 const IDLE_GOAL_MIB = 200;
 const P99_GOAL_RATIO = 2;
@@ -78,54 +64,59 @@ const mib = (bytes: number) => bytes / 2 ** 20;
 async function measure(storage: Storage): Promise<StorageResult> {
   const dataDir = storage === 'embedded' ? mkdtempSync(join(tmpdir(), 'edgewire-bench-')) : undefined;
   const testDb = storage === 'postgres' ? await createTestDatabase('postgres') : undefined;
-  const hub = await spawnBenchHub(dataDir ? { dataDir } : testDb!.url!, 1, HUB_CPU);
+  const hub = await latency.spawnBenchHub(dataDir ? { dataDir } : testDb!.url!, 1, HUB_CPU);
   try {
-    await sleep(IDLE_MS);
+    await latency.sleep(IDLE_MS);
     const idle = await hub.stats(true);
     const device = hub.devices[0]!;
-    const latencies = new DeliveryLatencies();
+    const latencies = new latency.DeliveryLatencies();
     const subscribers: WebSocket[] = [];
     let closedSubscribers = 0;
     for (let i = 0; i < SUBSCRIBERS; i++) {
-      const socket = await openSocket(`${hub.url}/ws`, hub.readerToken, `devices/${device.id}/telemetry/#`);
+      const socket = await latency.openSocket(
+        `${hub.url}/ws`,
+        hub.readerToken,
+        `devices/${device.id}/telemetry/#`,
+      );
       latencies.attach(socket);
       socket.once('close', () => closedSubscribers++);
       subscribers.push(socket);
     }
-    const probe = await openSocket(`${hub.url}/ws/device/${device.id}`, device.token);
+    const probe = await latency.openSocket(`${hub.url}/ws/device/${device.id}`, device.token);
     const rates: RateResult[] = [];
     const cursor = { seq: 0, readings: 0 };
     for (const rate of RATES) {
       let streaming = true;
-      const perTick = Math.max(1, Math.round((rate * TICK_MS) / 1000));
-      const streamed = stream(probe, perTick, TICK_MS, () => streaming, cursor);
-      await sleep(SETTLE_MS);
-      const before = await hub.stats();
-      const loadBefore = process.cpuUsage();
-      latencies.start(rate * SUBSCRIBERS * (PHASE_MS / 1000) * 1.5);
-      const started = performance.now();
-      await sleep(PHASE_MS);
-      const { latencies: sample, received } = latencies.stop();
-      const seconds = (performance.now() - started) / 1000;
-      const after = await hub.stats();
-      const load = process.cpuUsage(loadBefore);
+      const perTick = Math.max(1, Math.round((rate * latency.TICK_MS) / 1000));
+      const streamed = latency.stream(probe, perTick, latency.TICK_MS, () => streaming, cursor);
+      await latency.sleep(latency.SETTLE_MS);
+      const figures = await latency.measurePhase(hub, latencies, {
+        rate,
+        subscribers: SUBSCRIBERS,
+        phaseMs: PHASE_MS,
+      });
       streaming = false;
       await streamed;
-      const [p50, p99, max] = percentiles(sample, [50, 99, 100]) as [number, number, number];
+      const [p50, p99, max] = latency.percentiles(figures.latencies, [50, 99, 100]) as [
+        number,
+        number,
+        number,
+      ];
       rates.push({
         rate,
         p50,
         p99,
         max,
-        deliveredShare: received / (rate * SUBSCRIBERS * seconds),
-        hubCpu: (after.cpuSeconds - before.cpuSeconds) / seconds,
-        loadCpu: (load.user + load.system) / 1e6 / seconds,
-        hubStallMs: after.loopDelayMaxMs,
-        queued: after.queued,
+        deliveredShare: figures.deliveredShare,
+        hubCpu: figures.hubCpu,
+        loadCpu: figures.loadCpu,
+        hubStallMs: figures.stats.loopDelayMaxMs,
+        queued: figures.stats.queued,
         closedSubscribers,
       });
       // The next rate starts with the writer caught up.
-      for (let waited = 0; (await hub.stats()).queued > 0 && waited < 60_000; waited += 200) await sleep(200);
+      for (let waited = 0; (await hub.stats()).queued > 0 && waited < 60_000; waited += 200)
+        await latency.sleep(200);
     }
     const afterLoad = await hub.stats(true);
     probe.close();
@@ -138,6 +129,63 @@ async function measure(storage: Storage): Promise<StorageResult> {
   }
 }
 
+/** Resident memory of `pid` and of every process below it, in MiB, with each one's command. */
+function treeRss(pid: number): Array<{ command: string; mib: number }> {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  const found: Array<{ command: string; mib: number }> = [];
+  const visit = (p: number) => {
+    const status = readFileSync(`/proc/${p}/status`, 'utf8');
+    const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    const command = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    found.push({ command: command.slice(1).join(' ') || command[0] || '?', mib: rssKiB / 1024 });
+    for (const child of children.get(p) ?? []) visit(child);
+  };
+  visit(pid);
+  return found;
+}
+
+/**
+ * The one-command run as a newcomer starts it (`node scripts/start.mjs`: builds what is stale, then the
+ * demo with the built hub in its own process) on a fresh data directory: each process's idle RSS.
+ */
+async function oneCommandRss(): Promise<Array<{ command: string; mib: number }>> {
+  const root = fileURLToPath(new URL('../../..', import.meta.url));
+  const dataDir = mkdtempSync(join(tmpdir(), 'edgewire-start-'));
+  const child = spawn(process.execPath, [join(root, 'scripts/start.mjs')], {
+    cwd: root,
+    env: { ...process.env, EDGEWIRE_DATA_DIR: dataDir, EDGEWIRE_PORT: '0' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    while (!output.includes('edgewire is running')) {
+      if (child.exitCode !== null) throw new Error(`scripts/start.mjs exited with ${child.exitCode}`);
+      await latency.sleep(200);
+    }
+    await latency.sleep(IDLE_MS);
+    return treeRss(child.pid!);
+  } finally {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGINT');
+    await exited;
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const oneCommand = await oneCommandRss();
 pinGenerator();
 const embedded = await measure('embedded');
 const server = await measure('postgres');
@@ -148,7 +196,11 @@ console.log(
   `embedded database vs PostgreSQL: 1 device → ${SUBSCRIBERS} subscribers, ${PHASE_MS / 1000} s per rate; hub on CPU ${HUB_CPU}, load generator on CPU ${GENERATOR_CPU}`,
 );
 console.log(
-  `  idle hub RSS: embedded ${fmt(embedded.idleMiB, 1)} MiB (goal ≤ ${IDLE_GOAL_MIB} MiB: ${met(embedded.idleMiB <= IDLE_GOAL_MIB)}), PostgreSQL ${fmt(server.idleMiB, 1)} MiB`,
+  `  idle hub RSS (bench/ingest-hub.ts through tsx, fresh data directory): embedded ${fmt(embedded.idleMiB, 1)} MiB (goal ≤ ${IDLE_GOAL_MIB} MiB: ${met(embedded.idleMiB <= IDLE_GOAL_MIB)}), PostgreSQL ${fmt(server.idleMiB, 1)} MiB`,
+);
+const oneCommandHub = oneCommand.find((p) => p.command.endsWith('cli.js serve'));
+console.log(
+  `  what the one-command run (node scripts/start.mjs) uses when idle: hub ${oneCommandHub ? `${fmt(oneCommandHub.mib, 1)} MiB (goal ≤ ${IDLE_GOAL_MIB} MiB: ${met(oneCommandHub.mib <= IDLE_GOAL_MIB)})` : 'not found'}; every process: ${oneCommand.map((p) => `${p.command.split('/').pop()} ${fmt(p.mib, 0)} MiB`).join(', ')}`,
 );
 console.log(
   `  hub RSS after the load: embedded ${fmt(embedded.afterLoadMiB, 1)} MiB, PostgreSQL ${fmt(server.afterLoadMiB, 1)} MiB`,

@@ -1,8 +1,8 @@
 /**
  * A device as the load generator plays it: one WebSocket to `/ws/device/{id}` that keeps reconnecting
  * the way SPEC "Liveness" and "WebSocket endpoints" ask of every agent (and the edge agent does, with
- * its default settings): capped exponential backoff with full jitter from 500 ms to 30 s, never sooner
- * than a 429's Retry-After. Only the handshake matters here, so it sends nothing.
+ * its default settings): capped exponential backoff with full jitter from 500 ms to 30 s; after a 429,
+ * its Retry-After plus up to a second of jitter. Only the handshake matters here, so it sends nothing.
  */
 import WebSocket from 'ws';
 
@@ -72,7 +72,9 @@ export class FleetAgent {
     socket.on('unexpected-response', (_request, response) => {
       if (response.statusCode === 429) {
         this.counters.refused++;
-        retryInMs = Math.max(Number(response.headers['retry-after'] ?? 0) * 1000, this.#backoff());
+        // As the edge agent does: the hub says when this device's turn comes, in whole seconds.
+        const asked = Number(response.headers['retry-after']);
+        retryInMs = Number.isFinite(asked) ? asked * 1000 + Math.random() * 1000 : this.#backoff();
       } else {
         fail(this.counters, `HTTP ${response.statusCode}`);
         retryInMs = this.#backoff();

@@ -12,60 +12,40 @@
  */
 import { execFileSync } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { createTestDatabase } from '../test/databases.js';
 import { startTcpProxy } from '../test/tcp-proxy.js';
-import {
-  DeliveryLatencies,
-  openSocket,
-  percentiles,
-  sleep,
-  spawnBenchHub,
-  stream,
-} from './ingest-support.js';
+import * as latency from './ingest-support.js';
 
-const { values: args } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '10' },
-    subscribers: { type: 'string', default: '100' },
-    rate: { type: 'string', default: '5000' },
-    help: { type: 'boolean', default: false },
-  },
-});
-if (args.help) {
-  console.log(
-    'usage: bench/ingest-latency.ts [--seconds 10 per phase] [--subscribers 100] [--rate 5000 readings/s]',
-  );
-  process.exit(0);
-}
-const PHASE_MS = Number(args.seconds) * 1000;
-const SUBSCRIBERS = Number(args.subscribers);
-const RATE = Number(args.rate);
-const TICK_MS = 20;
-const PER_TICK = Math.max(1, Math.round((RATE * TICK_MS) / 1000));
+const args = latency.latencyBenchArgs(
+  'usage: bench/ingest-latency.ts [--seconds 10 per phase] [--subscribers 100] [--rate 5000 readings/s]',
+  { rate: '5000' },
+);
+const PHASE_MS = args.phaseMs;
+const SUBSCRIBERS = args.subscribers;
+const RATE = Number(args.option.rate);
+const PER_TICK = Math.max(1, Math.round((RATE * latency.TICK_MS) / 1000));
 const SATURATORS = 20;
-const SETTLE_MS = 1000;
 
 execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
 
 const testDb = await createTestDatabase('postgres');
 const target = new URL(testDb.url!);
 const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-const hub = await spawnBenchHub(proxy.urlFor(testDb.url!), 1 + SATURATORS, 0);
+const hub = await latency.spawnBenchHub(proxy.urlFor(testDb.url!), 1 + SATURATORS, 0);
 const [probeDevice, ...saturatorDevices] = hub.devices;
 
 const loadLoopDelay = monitorEventLoopDelay({ resolution: 10 });
 loadLoopDelay.enable();
-const latencies = new DeliveryLatencies();
+const latencies = new latency.DeliveryLatencies();
 for (let i = 0; i < SUBSCRIBERS; i++)
   latencies.attach(
-    await openSocket(`${hub.url}/ws`, hub.readerToken, `devices/${probeDevice!.id}/telemetry/#`),
+    await latency.openSocket(`${hub.url}/ws`, hub.readerToken, `devices/${probeDevice!.id}/telemetry/#`),
   );
 
-const probe = await openSocket(`${hub.url}/ws/device/${probeDevice!.id}`, probeDevice!.token);
+const probe = await latency.openSocket(`${hub.url}/ws/device/${probeDevice!.id}`, probeDevice!.token);
 let probing = true;
-const probeDone = stream(probe, PER_TICK, TICK_MS, () => probing);
+const probeDone = latency.stream(probe, PER_TICK, latency.TICK_MS, () => probing);
 
 interface PhaseResult {
   name: string;
@@ -82,26 +62,22 @@ interface PhaseResult {
 }
 
 async function phase(name: string): Promise<PhaseResult> {
-  await sleep(SETTLE_MS);
-  const hubBefore = (await hub.stats()).cpuSeconds;
-  const loadBefore = process.cpuUsage();
+  await latency.sleep(latency.SETTLE_MS);
   loadLoopDelay.reset();
-  latencies.start(RATE * SUBSCRIBERS * (PHASE_MS / 1000) * 1.5);
-  const started = performance.now();
-  await sleep(PHASE_MS);
-  const { latencies: sample, received } = latencies.stop();
-  const seconds = (performance.now() - started) / 1000;
-  const load = process.cpuUsage(loadBefore);
-  const stats = await hub.stats();
+  const figures = await latency.measurePhase(hub, latencies, {
+    rate: RATE,
+    subscribers: SUBSCRIBERS,
+    phaseMs: PHASE_MS,
+  });
   return {
     name,
-    latencies: sample,
-    deliveredShare: received / (RATE * SUBSCRIBERS * seconds),
-    writerQueued: stats.queued,
-    writerHealthy: stats.healthy,
-    hubCpu: (stats.cpuSeconds - hubBefore) / seconds,
-    loadCpu: (load.user + load.system) / 1e6 / seconds,
-    hubStallMs: stats.loopDelayMaxMs,
+    latencies: figures.latencies,
+    deliveredShare: figures.deliveredShare,
+    writerQueued: figures.stats.queued,
+    writerHealthy: figures.stats.healthy,
+    hubCpu: figures.hubCpu,
+    loadCpu: figures.loadCpu,
+    hubStallMs: figures.stats.loopDelayMaxMs,
     loadStallMs: loadLoopDelay.max / 1e6,
   };
 }
@@ -118,13 +94,13 @@ const lockLoop = (async () => {
       await tx`lock table readings in share mode`;
       await tx`select pg_sleep(1)`;
     });
-    await sleep(25);
+    await latency.sleep(25);
   }
 })();
 const saturatorLoops = [];
 for (const d of saturatorDevices) {
-  const socket = await openSocket(`${hub.url}/ws/device/${d.id}`, d.token);
-  saturatorLoops.push(stream(socket, 1000, 1000, () => saturating).finally(() => socket.close()));
+  const socket = await latency.openSocket(`${hub.url}/ws/device/${d.id}`, d.token);
+  saturatorLoops.push(latency.stream(socket, 1000, 1000, () => saturating).finally(() => socket.close()));
 }
 results.push(await phase('(b) storage saturated'));
 saturating = false;
@@ -143,12 +119,12 @@ await proxy.close();
 await testDb.drop();
 
 console.log(
-  `hot-path latency: 1 device at ${PER_TICK * (1000 / TICK_MS)} readings/s to ${SUBSCRIBERS} subscribers, ${PHASE_MS / 1000} s per phase`,
+  `hot-path latency: 1 device at ${PER_TICK * (1000 / latency.TICK_MS)} readings/s to ${SUBSCRIBERS} subscribers, ${PHASE_MS / 1000} s per phase`,
 );
 const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
 let base = 0;
 for (const r of results) {
-  const [p50, p99, max] = percentiles(r.latencies, [50, 99, 100]) as [number, number, number];
+  const [p50, p99, max] = latency.percentiles(r.latencies, [50, 99, 100]) as [number, number, number];
   base ||= p99;
   console.log(
     `  ${r.name.padEnd(22)} p50 ${p50.toFixed(2)} ms  p99 ${p99.toFixed(2)} ms (${p99 >= base ? '+' : ''}${pct(p99 / base - 1)} vs idle)  max ${max.toFixed(1)} ms  delivered ${pct(r.deliveredShare)}`,

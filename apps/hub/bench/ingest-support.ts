@@ -1,9 +1,42 @@
 /** Shared by the ingest benchmarks: the hub in a child process on its own core, devices and subscribers. */
+import { parseArgs } from 'node:util';
 import type WebSocket from 'ws';
-import { spawnHubProcess } from './hub-process.js';
+import { sleep, spawnHubProcess } from './hub-process.js';
 import type { BenchHubReady } from './ingest-hub.js';
 
 export { openSocket, sleep } from './hub-process.js';
+
+/** The device streams a batch of readings this often. */
+export const TICK_MS = 20;
+/** Streaming runs this long before a phase is measured, so that it starts from a steady state. */
+export const SETTLE_MS = 1000;
+
+/**
+ * The command line of a delivery-latency benchmark: `--seconds` per phase, `--subscribers`, `--help`
+ * (prints `usage` and exits), and the benchmark's own string options given with their defaults.
+ */
+export function latencyBenchArgs<K extends string>(
+  usage: string,
+  own: Record<K, string>,
+): { phaseMs: number; subscribers: number; option: Record<K, string> } {
+  const options: Record<string, { type: 'string' | 'boolean'; default: string | boolean }> = {
+    seconds: { type: 'string', default: '10' },
+    subscribers: { type: 'string', default: '100' },
+    help: { type: 'boolean', default: false },
+  };
+  for (const [name, fallback] of Object.entries<string>(own))
+    options[name] = { type: 'string', default: fallback };
+  const { values } = parseArgs({ options });
+  if (values.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  return {
+    phaseMs: Number(values.seconds) * 1000,
+    subscribers: Number(values.subscribers),
+    option: values as Record<K, string>,
+  };
+}
 
 export interface BenchHubStats {
   queued: number;
@@ -19,6 +52,45 @@ export interface BenchHub extends BenchHubReady {
   /** The writer's and the process's figures; `gc` first runs a full collection (for idle memory). */
   stats(gc?: boolean): Promise<BenchHubStats>;
   close(): Promise<void>;
+}
+
+/** What one measured phase of a delivery-latency benchmark found. */
+export interface PhaseFigures {
+  /** Send → receive times in ms, unsorted. */
+  latencies: Float64Array;
+  /** Deliveries received per delivery expected. */
+  deliveredShare: number;
+  /** The hub's CPU use, in cores. */
+  hubCpu: number;
+  /** This load generator's CPU use, in cores. */
+  loadCpu: number;
+  /** The hub's figures at the end of the phase. */
+  stats: BenchHubStats;
+}
+
+/** Measures `phaseMs` of deliveries while a device streams `rate` readings/s to each of `subscribers`. */
+export async function measurePhase(
+  hub: BenchHub,
+  latencies: DeliveryLatencies,
+  load: { rate: number; subscribers: number; phaseMs: number },
+): Promise<PhaseFigures> {
+  const expectedPerSec = load.rate * load.subscribers;
+  const before = await hub.stats();
+  const loadBefore = process.cpuUsage();
+  latencies.start(expectedPerSec * (load.phaseMs / 1000) * 1.5);
+  const started = performance.now();
+  await sleep(load.phaseMs);
+  const { latencies: sample, received } = latencies.stop();
+  const seconds = (performance.now() - started) / 1000;
+  const loadCpu = process.cpuUsage(loadBefore);
+  const stats = await hub.stats();
+  return {
+    latencies: sample,
+    deliveredShare: received / (expectedPerSec * seconds),
+    hubCpu: (stats.cpuSeconds - before.cpuSeconds) / seconds,
+    loadCpu: (loadCpu.user + loadCpu.system) / 1e6 / seconds,
+    stats,
+  };
 }
 
 /**

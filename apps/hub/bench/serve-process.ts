@@ -16,8 +16,20 @@ export interface ServeProcess {
   port: number;
   /** The local admin endpoint's secret (hub-admin.json), for registering devices in bulk. */
   secret: string;
+  /** CPU time (user + system, all threads) the hub process has used so far, in ms. */
+  cpuMs(): number;
   /** SIGTERM (graceful: sockets close with 1001), resolves once the process has exited. */
   stop(): Promise<void>;
+}
+
+/** Linux's clock ticks per second for /proc/<pid>/stat times (`getconf CLK_TCK`), 100 on every common kernel. */
+const CLOCK_TICKS = 100;
+
+function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised command name (which may hold spaces): utime and stime are 14th and 15th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
 }
 
 export async function serve(options: {
@@ -56,6 +68,8 @@ export async function serve(options: {
         url: admin.url,
         port: Number(new URL(admin.url).port),
         secret: admin.secret,
+        // taskset execs the hub: the child's pid is the hub's.
+        cpuMs: () => processCpuMs(child.pid!),
         stop: async () => {
           child.kill('SIGTERM');
           await exited;
@@ -68,7 +82,7 @@ export async function serve(options: {
 
 /** A client token that may read everything, issued through the running hub's admin endpoint. */
 export async function addClientToken(hub: ServeProcess): Promise<string> {
-  const response = await adminPost(hub, '/admin/tokens', { permissions: [{ filter: '#', access: 'read' }] });
+  const response = await adminPost(hub, '/api/tokens', { permissions: [{ filter: '#', access: 'read' }] });
   return response.token;
 }
 
@@ -82,10 +96,22 @@ async function adminPost(hub: ServeProcess, path: string, body: unknown): Promis
   return (await response.json()) as { token: string };
 }
 
-/** Registers `count` devices through the running hub's admin endpoint; returns their tokens. */
+/**
+ * Registers `count` devices through the running hub's admin endpoint, a few requests at a time;
+ * returns their tokens. Past 250 devices the hub needs `BULK_API` (the `/api` rate is per address).
+ */
 export async function addDevices(hub: ServeProcess, count: number, prefix = 'bench-'): Promise<string[]> {
-  const tokens: string[] = [];
-  for (let i = 0; i < count; i++)
-    tokens.push((await adminPost(hub, '/admin/devices', { id: `${prefix}${i}` })).token);
+  const tokens: string[] = new Array(count);
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      tokens[i] = (await adminPost(hub, '/api/devices', { id: `${prefix}${i}` })).token;
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
   return tokens;
 }
+
+/** Hub settings for registering thousands of devices through `/api` from the benchmark's one address. */
+export const BULK_API: Record<string, string> = { EDGEWIRE_API_RATE: '100000' };

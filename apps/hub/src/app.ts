@@ -61,6 +61,11 @@ export interface AppParts {
   authorizeRead(request: FastifyRequest, filter: string): Promise<void>;
   /** Where refused `/api` requests are logged, summed up per address. */
   apiRefusalLog: LogSummary;
+  /**
+   * Shutdown, once no new handshake is taken and before the 1001s: stores (and so acks) what the
+   * devices sent, while they are still connected to receive the acks.
+   */
+  beforeGoingAway(): Promise<void>;
 }
 
 /** How long shutdown waits for clients to answer the 1001 close before cutting them. */
@@ -112,7 +117,9 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
       if (error instanceof RangeError) HubStats.bump(stats.errors, 'too_large');
       request.log.info({ err: error.message }, 'websocket protocol error');
     },
+    // Fastify answers new requests and handshakes 503 from here on.
     preClose: async function closeSockets() {
+      await parts.beforeGoingAway();
       connections.closeAll();
       const deadline = Date.now() + SHUTDOWN_GRACE_MS;
       while (registry.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

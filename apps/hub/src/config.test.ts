@@ -32,7 +32,7 @@ describe('loadConfig', () => {
       logSummaryBurst: 10,
       apiRatePerAddress: 50,
       apiAuthFailuresPerMinute: 30,
-      maxConnectionsPerAddress: 1000,
+      maxConnectionsPerAddress: 10_000,
       handshakeTimeoutMs: 10_000,
     });
   });

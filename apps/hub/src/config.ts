@@ -176,10 +176,13 @@ const settings = {
   apiRatePerAddress: { env: 'EDGEWIRE_API_RATE', schema: positiveInt.default(50) },
   /** `/api` requests answered 401 per minute per address before the address gets 429 for a while. */
   apiAuthFailuresPerMinute: { env: 'EDGEWIRE_API_AUTH_FAILURES', schema: positiveInt.default(30) },
-  /** Live WebSocket connections from one address (on this instance). */
+  /**
+   * Live WebSocket connections from one address (on this instance). Generous: a fleet of thousands
+   * behind a carrier NAT shares one address, and the handshake rates already bound how fast they come.
+   */
   maxConnectionsPerAddress: {
     env: 'EDGEWIRE_MAX_CONNECTIONS_PER_ADDRESS',
-    schema: positiveInt.default(1000),
+    schema: positiveInt.default(10_000),
   },
   /** How long a client may take to send a complete request (a handshake's headers included). */
   handshakeTimeoutMs: {

@@ -79,7 +79,10 @@ export interface RunningHub {
   admin: AdminService;
   config: HubConfig;
   logger: Logger;
-  /** Graceful: stop accepting, close sockets with 1001, flush the sink, close storage. */
+  /**
+   * Graceful: stop taking handshakes and frames, store and ack what was taken, close sockets with 1001,
+   * close storage.
+   */
   close(): Promise<void>;
 }
 
@@ -193,15 +196,16 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
       return summary;
     };
     const recoveries = new Recoveries(bus);
+    const ingest = new TelemetryIngest(
+      broker,
+      sink,
+      bus,
+      new MetricLimit(config.maxMetricsPerDevice, (deviceId) => listMetrics(database, deviceId)),
+    );
     const frames = new FrameHandler(
       registry,
       broker,
-      new TelemetryIngest(
-        broker,
-        sink,
-        bus,
-        new MetricLimit(config.maxMetricsPerDevice, (deviceId) => listMetrics(database, deviceId)),
-      ),
+      ingest,
       stats,
       config,
       recoveries,
@@ -300,6 +304,12 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
       }),
       authorizeRead: createReadAuthorizer(tokenCache, callers),
       apiRefusalLog: summarised('api request refused', 'info', 'address'),
+      // Every frame taken reaches the writer (or is answered so the agent resends it), then the
+      // writer's last flush stores and acks them before the 1001s, so they are not sent again.
+      beforeGoingAway: async () => {
+        await ingest.stop();
+        await closeSink();
+      },
     });
     cleanups.unshift(() => app.close());
     await app.listen({ host: config.host, port: config.port });
@@ -317,9 +327,8 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
         logger.info('hub shutting down');
         heartbeat.stop();
         if (config.dataDir) removeLocalAdmin(config.dataDir, process.pid);
-        // Storage first, while the devices are still connected: the acks of what it writes now reach
-        // them before the 1001, so they do not send those readings again to the next hub.
-        await closeSink();
+        // The server first (see beforeGoingAway): it stops taking handshakes, drains ingest into
+        // storage and flushes it, then closes the sockets with 1001.
         for (const cleanup of cleanups) await cleanup();
         logger.info('hub stopped');
       })();

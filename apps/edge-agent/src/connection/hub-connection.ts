@@ -1,8 +1,8 @@
 /**
  * The agent's one WebSocket to the hub. Two states, CONNECTED and RETRYING, and it never gives up:
  * every failure schedules another attempt, with capped exponential backoff and full jitter, slower when
- * the hub refused the token or another agent holds the device id, and never sooner than a 429's
- * Retry-After. The token travels only in the Authorization header and is never logged.
+ * the hub refused the token or another agent holds the device id; after a 429, its Retry-After plus
+ * jitter. The token travels only in the Authorization header and is never logged.
  */
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
@@ -53,6 +53,9 @@ interface Failure {
 const SILENT_HEARTBEATS = 3;
 /** Largest frame accepted from the hub; its frames are small (acks, commands). */
 const MAX_INCOMING_BYTES = 1_048_576;
+
+/** Added at random to a 429's Retry-After: the header has whole seconds. */
+const RETRY_AFTER_JITTER_MS = 1000;
 
 /** Retry-After as seconds or an HTTP date, in ms from now. */
 export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number | undefined {
@@ -189,10 +192,19 @@ export class HubConnection {
       };
     }
     if (status === 429) {
-      const asked = retryAfterMs(res.headers['retry-after']) ?? 0;
+      const asked = retryAfterMs(res.headers['retry-after']);
+      // The hub says when this agent's turn comes (it spreads a refused fleet over the time it needs),
+      // in whole seconds: the jitter spreads the agents told the same second across it. The backoff,
+      // meant for a hub that does not answer, would only make the agent come back later than asked.
+      if (asked === undefined)
+        return {
+          reason: 'the hub asked to retry later (HTTP 429)',
+          delayMs: this.backoff.next(),
+          level: 'warn',
+        };
       return {
         reason: `the hub asked to retry later (HTTP 429, Retry-After ${Math.ceil(asked / 1000)} s)`,
-        delayMs: Math.max(asked, this.backoff.next()),
+        delayMs: asked + Math.floor(this.random() * RETRY_AFTER_JITTER_MS),
         level: 'warn',
       };
     }

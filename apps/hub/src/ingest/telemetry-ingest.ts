@@ -13,10 +13,14 @@ import { type MetricLimit, metricLimitMessage } from './metric-limit.js';
 import type { TelemetrySink } from './telemetry-sink.js';
 
 const STORAGE_BEHIND = 'storage is behind: keep readings buffered and resend later';
+const SHUTTING_DOWN = 'the hub is shutting down: keep readings buffered and resend them after reconnecting';
 
 export class TelemetryIngest {
   /** Frames of a connection waiting, in order, for its device's metrics to be read. */
   readonly #waiting = new WeakMap<Connection, Promise<void>>();
+  /** The same frames, of every connection: shutdown waits for them to reach the sink. */
+  readonly #pending = new Set<Promise<void>>();
+  #stopped = false;
 
   constructor(
     private readonly broker: Broker,
@@ -33,6 +37,11 @@ export class TelemetryIngest {
     const deviceId = connection.identity.deviceId;
     if (deviceId === undefined) {
       connection.sendError('forbidden', 'only devices send telemetry; publish with pub instead', frame.id);
+      return;
+    }
+    if (this.#stopped) {
+      // Refused before the live fan-out: the agent resends it to the next hub, which shows it then.
+      this.#refuse(connection, frame, 'rate_limited', SHUTTING_DOWN);
       return;
     }
     // Live first, whatever storage does: a refused frame still reaches the screens, and the rewind's
@@ -64,9 +73,22 @@ export class TelemetryIngest {
         connection.sendError('internal', 'the hub failed to handle this frame', frame.id);
       });
     this.#waiting.set(connection, next);
+    this.#pending.add(next);
     void next.finally(() => {
+      this.#pending.delete(next);
       if (this.#waiting.get(connection) === next) this.#waiting.delete(connection);
     });
+  }
+
+  /**
+   * Shutdown: later frames are refused (the agent resends them after reconnecting), and this resolves
+   * once every frame taken before has reached the sink or been answered, so the sink's last flush
+   * stores and acks them instead of leaving them to arrive after it closed.
+   */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    // Nothing joins the set once stopped; a frame's wait never rejects (its catch answers the frame).
+    await Promise.all(this.#pending);
   }
 
   /** Starts reading what a device that just connected has, so its first frame rarely waits for it. */
