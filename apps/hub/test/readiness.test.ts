@@ -72,7 +72,9 @@ it('answers 503 once the hub is shutting down, while it still finishes its work'
   const stopping = await startTestHub({ databaseUrl: testDb.url, telemetrySink: () => sink });
   expect((await readyz(stopping)).status).toBe(200);
   const closed = stopping.close();
-  expect(await readyz(stopping)).toMatchObject({ status: 503, body: { status: 'shutting down' } });
+  // Fastify answers requests that arrive once it is closing with its own 503; one already inside the
+  // route when the close begins gets the route's "shutting down". Either way the balancer sees 503.
+  expect((await readyz(stopping)).status).toBe(503);
   flushed();
   await closed;
 });
