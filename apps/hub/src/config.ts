@@ -137,6 +137,13 @@ const settings = {
    * slow database sheds load at once instead of queueing handshakes until their clients give up.
    */
   handshakesPending: { env: 'EDGEWIRE_HANDSHAKES_PENDING', schema: positiveInt.default(100) },
+  /**
+   * Connections the kernel may hold waiting for the hub to accept them (listen backlog; Linux caps it at
+   * net.core.somaxconn). Node's 511 overflows when a fleet of thousands reconnects at once after a
+   * restart: the dropped SYNs are retried after 1, 3, 7 s, so agents' handshakes time out instead of
+   * getting a quick answer (a 429 when over the handshake rate).
+   */
+  listenBacklog: { env: 'EDGEWIRE_LISTEN_BACKLOG', schema: positiveInt.default(4096) },
   /** WebSocket handshakes per second the hub starts from all addresses together (burst: 2 s worth). */
   handshakeRate: { env: 'EDGEWIRE_HANDSHAKE_RATE', schema: positiveInt.default(1000) },
   /**

@@ -312,7 +312,7 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
       },
     });
     cleanups.unshift(() => app.close());
-    await app.listen({ host: config.host, port: config.port });
+    await app.listen({ host: config.host, port: config.port, backlog: config.listenBacklog });
     const heartbeat = new Heartbeat(registry, config.heartbeatSec);
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;

@@ -1,7 +1,12 @@
 /** SPEC "WebSocket endpoints": every refusal is a plain HTTP answer before the upgrade. */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connect, refusal, startTestHub, type TestHub } from './hub-harness.js';
 import { waitFor } from './wait.js';
+
+const run = promisify(execFile);
 
 let hub: TestHub;
 let device: { id: string; token: string };
@@ -192,4 +197,14 @@ it('welcomes an accepted client with its connection id, heartbeat and permission
   expect(welcome.heartbeatSec).toBe(20);
   expect(welcome.permissions).toEqual([{ filter: 'devices/+/telemetry/#', access: 'read' }]);
   expect(welcome.device).toBeUndefined();
+});
+
+it('keeps room in the listen queue for a fleet reconnecting at once after a restart', async () => {
+  // Node's default backlog (511) overflows when thousands of agents reconnect together: their SYNs are
+  // dropped and retried after 1, 3, 7 s, so handshakes time out. The kernel shows a listening socket's
+  // backlog as its Send-Q, and caps it at net.core.somaxconn.
+  const { stdout } = await run('ss', ['-ltnH', `sport = :${new URL(hub.url).port}`]);
+  const backlog = Number(stdout.trim().split(/\s+/)[2]);
+  const somaxconn = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+  expect(backlog).toBe(Math.min(4096, somaxconn));
 });
