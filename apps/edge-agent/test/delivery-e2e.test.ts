@@ -222,18 +222,20 @@ describe('agent → hub → PostgreSQL', () => {
     await sleep(1000);
     counter.stop();
     const last = counter.next - 1;
+    // Each refusal doubles the agent's pause, up to 30 s (PAUSE_MAX_MS): on a loaded machine the writer may
+    // still refuse a resend or two after the restore, so the last pause can reach the cap.
     const values = await waitFor(
       'every reading in storage',
       async () => {
         const stored = await storedValues(hub.database, 'db-outage-pi', 'n');
         return stored.length >= last + 1 && stored;
       },
-      30_000,
+      90_000,
       200,
     );
     expect(gapsAndDuplicates(values, 0, last)).toEqual({ missing: [], duplicated: [] });
     expect(values).toEqual([...values].sort((a, b) => a - b));
-  }, 60_000);
+  }, 150_000);
 
   it('agent killed with SIGKILL mid-stream and restarted: nothing it committed is lost, nothing duplicated', async () => {
     const hub = await hubFor();
