@@ -223,7 +223,8 @@ describe('agent → hub → PostgreSQL', () => {
     counter.stop();
     const last = counter.next - 1;
     // Each refusal doubles the agent's pause, up to 30 s (PAUSE_MAX_MS): on a loaded machine the writer may
-    // still refuse a resend or two after the restore, so the last pause can reach the cap.
+    // still refuse a resend or two after the restore, so the last pause can reach the cap. On a timeout
+    // the test fails naming the missing readings rather than with a bare "timed out".
     const values = await waitFor(
       'every reading in storage',
       async () => {
@@ -232,7 +233,7 @@ describe('agent → hub → PostgreSQL', () => {
       },
       90_000,
       200,
-    );
+    ).catch(async () => storedValues(hub.database, 'db-outage-pi', 'n'));
     expect(gapsAndDuplicates(values, 0, last)).toEqual({ missing: [], duplicated: [] });
     expect(values).toEqual([...values].sort((a, b) => a - b));
   }, 150_000);
