@@ -101,6 +101,11 @@ export class Recoveries {
     const replayed = new Set<string>();
     try {
       for (const filter of frame.filters) steps.subscribe(filter);
+      // Asked at once, while the interest change is still to be sent: it then goes out asking the other
+      // instances to confirm it. Asked after the position read below, the change could have gone out
+      // unconfirmed meanwhile, and the replay would be read before they route this stream here: a message
+      // recorded after that read but published before they heard of it would be neither replayed nor live.
+      const confirmed = this.bus.settled();
       const since = frame.since ?? {};
       // Read before the interest is confirmed: anything recorded after it is replayed below.
       const positions = await Promise.all(
@@ -111,7 +116,7 @@ export class Recoveries {
           }),
         ),
       );
-      await this.bus.settled();
+      await confirmed;
       const asked = frame.filters.flatMap((filter, i) => {
         const from = since[filter] ?? positions[i];
         return from ? [{ filter, from, missed: filter in since }] : [];
