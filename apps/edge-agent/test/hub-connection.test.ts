@@ -1,8 +1,8 @@
 import { sleep, waitFor } from '@edgewire/hub/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HubConnection, type HubConnectionOptions } from '../src/connection/hub-connection.js';
-import { captureLogs } from './support/log-capture.js';
+import type { HubConnectionOptions } from '../src/connection/hub-connection.js';
 import { type Answer, startScriptedHub, welcome } from './support/scripted-hub.js';
+import { startTestConnection } from './support/test-connection.js';
 
 const TOKEN = 'tok_9f8e7d6c5b4a39281706f5e4d3c2b1a0';
 const cleanups: Array<() => Promise<void>> = [];
@@ -13,23 +13,12 @@ afterEach(async () => {
 async function setup(script: (attempt: number) => Answer, options: Partial<HubConnectionOptions> = {}) {
   const hub = await startScriptedHub(script);
   cleanups.push(() => hub.close());
-  const logs = captureLogs();
-  const states: string[] = [];
-  const connection = new HubConnection({
+  const { connection, logs, states } = startTestConnection({
     hubUrl: hub.url,
     deviceId: 'pi-1',
     token: TOKEN,
-    logger: logs.logger,
-    initialBackoffMs: 50,
-    maxBackoffMs: 400,
-    stableAfterMs: 60_000,
-    refusedRetryMs: 800,
-    heartbeatSec: 20,
-    onFrame: () => undefined,
-    onStateChange: (state) => states.push(state),
     ...options,
   });
-  connection.start();
   cleanups.push(() => connection.close());
   return { hub, logs, states, connection };
 }

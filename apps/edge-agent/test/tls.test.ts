@@ -11,8 +11,7 @@ import {
   waitFor,
 } from '@edgewire/hub/test-support';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { HubConnection } from '../src/connection/hub-connection.js';
-import { captureLogs } from './support/log-capture.js';
+import { startTestConnection } from './support/test-connection.js';
 
 let hubCerts: TestCertificates;
 let otherCerts: TestCertificates;
@@ -45,24 +44,7 @@ afterAll(async () => {
 });
 
 function connectWith(ca: Buffer) {
-  const logs = captureLogs();
-  const states: string[] = [];
-  const connection = new HubConnection({
-    hubUrl: hub.url,
-    ca,
-    deviceId: 'tls-pi',
-    token,
-    logger: logs.logger,
-    initialBackoffMs: 50,
-    maxBackoffMs: 400,
-    stableAfterMs: 60_000,
-    refusedRetryMs: 800,
-    heartbeatSec: 20,
-    onFrame: () => undefined,
-    onStateChange: (state) => states.push(state),
-  });
-  connection.start();
-  return { connection, logs, states };
+  return startTestConnection({ hubUrl: hub.url, ca, deviceId: 'tls-pi', token });
 }
 
 it('connects over wss:// to a hub whose certificate the hub.ca CA signed', async () => {
