@@ -24,11 +24,10 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import type { TelemetrySink } from '@edgewire/hub';
-import { startHub } from '@edgewire/hub';
 import type { Browser, Page } from 'playwright-core';
 import WebSocket from 'ws';
 import { launchChromium } from '../e2e/browser';
-import { DIST, ensureBuilt } from '../e2e/dashboard-hub';
+import { DIST, ensureBuilt, startDashboardHub } from '../e2e/dashboard-hub';
 
 const { values } = parseArgs({
   options: {
@@ -200,17 +199,7 @@ console.log(
     ? `taskset: chromium on core ${cores - 1}, the hub and the load generator on ${cores === 2 ? 'core 0' : `cores 0-${cores - 2}`}`
     : 'taskset: not pinned (needs Linux, taskset and two cores)',
 );
-const hub = await startHub({
-  host: '127.0.0.1',
-  port: 0,
-  dataDir: undefined,
-  logLevel: 'warn',
-  dashboardDir: DIST,
-  handshakeRatePerAddress: 100_000,
-  passwordScryptLog2N: 14,
-  telemetrySink: instantSink,
-  env: {},
-});
+const hub = await startDashboardHub({ telemetrySink: instantSink });
 const password = 'bench password 123';
 await hub.admin.addUser('bench', 'admin', password);
 

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type RunningHub, startHub } from '@edgewire/hub';
+import { type HubOptions, type RunningHub, startHub } from '@edgewire/hub';
 
 export const DIST = fileURLToPath(new URL('../dist', import.meta.url));
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -15,7 +15,9 @@ export async function ensureBuilt(): Promise<void> {
   await build({ root: ROOT, logLevel: 'warn' });
 }
 
-export async function startDashboardHub(options: { env?: Record<string, string> } = {}): Promise<RunningHub> {
+export async function startDashboardHub(
+  options: Pick<HubOptions, 'env' | 'telemetrySink'> = {},
+): Promise<RunningHub> {
   await ensureBuilt();
   return startHub({
     host: '127.0.0.1',
@@ -29,6 +31,7 @@ export async function startDashboardHub(options: { env?: Record<string, string> 
     passwordScryptLog2N: 14,
     publishRate: 100_000,
     publishBurst: 200_000,
+    telemetrySink: options.telemetrySink,
     env: options.env ?? {},
   });
 }
