@@ -6,8 +6,11 @@
  * PGlite runs on a thread of its own (pglite-thread.ts): its statements execute synchronously, and on the
  * hub's thread every batch insert and history query would stall live delivery for as long as it ran.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { PGlite } from '@electric-sql/pglite';
 import type { SQL } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
@@ -70,11 +73,7 @@ export const EMBEDDED_SETTINGS: readonly string[] = ['shared_buffers=8MB', 'max_
 async function openPglite(dataDir: string | undefined): Promise<Database> {
   // The database files are readable by whoever can enter the directory: only the hub's user may.
   if (dataDir) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  if (dataDir && !existsSync(join(dataDir, 'PG_VERSION'))) {
-    // Creating the database (initdb) leaves a few hundred MB behind in its thread for good: create it in
-    // a thread of its own, then open it in a fresh one.
-    await (await PgliteThread.start({ dataDir, settings: EMBEDDED_SETTINGS })).close();
-  }
+  if (dataDir && !existsSync(join(dataDir, 'PG_VERSION'))) await createPglite(dataDir);
   const client = await PgliteThread.start({ dataDir, settings: EMBEDDED_SETTINGS });
   // drizzle's PGlite driver uses `query`, `exec` and `transaction` only, which the thread offers alike.
   const db = drizzlePglite({ client: client as unknown as PGlite }) as unknown as Db;
@@ -100,6 +99,43 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
     },
     close: () => client.close(),
   };
+}
+
+/**
+ * Creates the embedded database in `dataDir` (initdb) in a child process (pglite-create.js), so that the
+ * memory creating it takes (tens of MB the C allocator would keep for the process's lifetime, even
+ * after the thread that used it ended) is not the hub's. It is built beside `dataDir` and renamed into
+ * place once complete, so that a creation cut short never looks like a database. Rejects with
+ * PostgreSQL's reason.
+ */
+async function createPglite(dataDir: string): Promise<void> {
+  const creating = `${dataDir}.creating`;
+  // Left by a creation that was cut short (the hub killed meanwhile); the data directory's lock says
+  // that no other hub is creating it now.
+  rmSync(creating, { recursive: true, force: true });
+  mkdirSync(creating, { mode: 0o700 });
+  const script = fileURLToPath(new URL('./pglite-create.js', import.meta.url));
+  // No inherited Node options (a TypeScript loader, a debugger port): the script is plain JavaScript.
+  const child = fork(script, [creating, ...EMBEDDED_SETTINGS], {
+    execArgv: [],
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
+  let reason: string | undefined;
+  let stderr = '';
+  child.on('message', (message: { message: string }) => {
+    reason = message.message;
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-2000);
+  });
+  const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+  if (code === 0) {
+    renameSync(creating, dataDir);
+    return;
+  }
+  rmSync(creating, { recursive: true, force: true });
+  const why = reason ?? (stderr.trim() || `the process creating it ended (${signal ?? `exit code ${code}`})`);
+  throw new Error(`the embedded database in ${dataDir} could not be created: ${why}`);
 }
 
 async function openPostgres(url: string, max: number): Promise<Database> {

@@ -12,18 +12,11 @@
  * @typedef {import('./pglite-thread.js').PgliteFailure} PgliteFailure
  * @typedef {import('@electric-sql/pglite').Transaction} Transaction
  */
-import { setFlagsFromString } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
+import { startPglite } from './pglite-start.js';
 
 const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
 const options = /** @type {PgliteWorkerData} */ (workerData);
-
-// Baseline (Liftoff) code only: TurboFan's optimised copy of PostgreSQL costs ~30 MB of resident memory
-// and, on a small machine, compiles on the cores the hub needs, for no measured gain in insert throughput
-// (bench/embedded.ts). The flag is process-wide but only WebAssembly compiled from now on reads it, and
-// PGlite is the hub's only large module. Set before PGlite is imported, which compiles it.
-setFlagsFromString('--liftoff-only');
-const { PGlite } = await import('@electric-sql/pglite');
 
 /**
  * A statement's failure as plain data: structured cloning keeps only an Error's message, and callers
@@ -167,25 +160,12 @@ function onRequest(request) {
   );
 }
 
-/** PostgreSQL's last words on stderr: why it would not start ("could not access …", "incompatible …"). */
-const stderr = /** @type {string[]} */ ([]);
 try {
-  pg = new PGlite({
-    dataDir: options.dataDir,
-    startParams: [...PGlite.defaultStartParams, ...options.settings.flatMap((s) => ['-c', s])],
-    onStderr: (text) => {
-      stderr.push(text.trim());
-      if (stderr.length > 3) stderr.shift();
-      return false;
-    },
-  });
-  await pg.waitReady;
+  pg = await startPglite(options.dataDir, options.settings);
   port.on('message', onRequest);
   send({ id: 0, ok: true, result: undefined });
 } catch (error) {
   // Reported as the start-up answer; with the port closed, nothing keeps this thread alive.
-  const failure = describe(error);
-  if (stderr.length > 0) failure.message += ` (${stderr.join('; ')})`;
-  send({ id: 0, ok: false, error: failure });
+  send({ id: 0, ok: false, error: describe(error) });
   port.close();
 }
