@@ -173,6 +173,15 @@ describe('dashboard', () => {
     await screenshots(admin, 'fleet');
 
     await row.getByRole('link', { name: DEVICE }).click();
+    // The window listed the device before it ever connected; the page still names where it connected
+    // from and which agent it runs, as the agent told the hub (User-Agent: edgewire-agent/<version>).
+    const detail = (term: string) => admin.locator(`#conn-title + .details dt:text-is("${term}") + dd`);
+    await detail('Address')
+      .filter({ hasText: /^127\.0\.0\.1$/ })
+      .waitFor({ timeout: 5000 });
+    await detail('Agent')
+      .filter({ hasText: /^\d+\.\d+\.\d+/ })
+      .waitFor({ timeout: 5000 });
     const chart = admin.locator('figure[data-metric="temperature"] canvas').first();
     await chart.waitFor();
     const before = await chart.screenshot();

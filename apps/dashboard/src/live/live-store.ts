@@ -50,6 +50,9 @@ export function telemetryOf(message: Message): Reading | undefined {
 }
 
 type DeviceList = { devices: Device[] };
+
+/** How long after a device comes online its connection details are fetched (the hub stores them meanwhile). */
+const CONNECTION_DETAILS_DELAY_MS = 500;
 let early: Promise<DeviceList> | undefined;
 
 /**
@@ -266,8 +269,16 @@ export class LiveStore {
       return;
     }
     const at = typeof payload.at === 'string' ? payload.at : new Date(message.ts).toISOString();
-    this.#devices.set(deviceId, { ...device, online: payload.online, lastSeen: at });
+    const connectedSince = payload.online ? at : null;
+    this.#devices.set(deviceId, { ...device, online: payload.online, lastSeen: at, connectedSince });
     this.#structureChanged();
+    // A new connection: its address and agent version are the hub's to say, and the list held here
+    // predates them (a device that had never connected showed "—" for both until the page was
+    // reloaded). The hub stores them as the connection opens, so a moment later the list has them; a
+    // burst of connections (a fleet reconnecting) costs one reload after it.
+    if (payload.online && connectedSince !== device.connectedSince) {
+      this.#scheduleReload(CONNECTION_DETAILS_DELAY_MS);
+    }
     for (const draw of this.#deviceViews.get(deviceId) ?? []) requestDraw(draw);
   }
 
