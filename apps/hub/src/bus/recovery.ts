@@ -6,7 +6,8 @@
  * that position (published elsewhere before the interest arrived there) is replayed, like the missed
  * messages of a `since`, and the held live messages follow, less those the replay carried. So the client
  * sees no gap and no duplicate, and the `ack`'s `positions` are a valid `since` for its next connection.
- * Filters not recovered from `since` get their retained messages, as a plain `sub` would.
+ * Filters not recovered from `since` are served as by a plain `sub`: their retained messages, and the
+ * replay from the new position. The `Topics` header's subscriptions come through here too, as a `sub`.
  */
 import type { SubFrame } from '@edgewire/protocol';
 import type { Connection } from '../connections/connection.js';
@@ -117,16 +118,10 @@ export class Recoveries {
         ),
       );
       await confirmed;
-      const asked = frame.filters.flatMap((filter, i) => {
-        const from = since[filter] ?? positions[i];
-        return from ? [{ filter, from, missed: filter in since }] : [];
-      });
       const results = await Promise.all(
-        asked.map(({ filter, from }) => this.#recover(connection, filter, from)),
+        frame.filters.map((filter, i) => this.#catchUp(connection, filter, since[filter], positions[i])),
       );
-      const recoveredFilters = new Set(
-        asked.filter((entry, i) => entry.missed && results[i]!.recovered).map(({ filter }) => filter),
-      );
+      const recoveredFilters = new Set(frame.filters.filter((_, i) => results[i]!.recovered));
       this.#ack(
         connection,
         frame,
@@ -136,16 +131,17 @@ export class Recoveries {
       );
       steps.sendRetained(frame.filters.filter((filter) => !recoveredFilters.has(filter)));
       const replay = results.flatMap((result) => result.messages);
-      if (asked.length > 1) replay.sort((x, y) => x.pos!.offset - y.pos!.offset);
+      if (frame.filters.length > 1) replay.sort((x, y) => x.pos!.offset - y.pos!.offset);
       for (const message of replay) {
         const key = positionKey(message.pos!);
         if (replayed.has(key)) continue;
         replayed.add(key);
         connection.send(msgFrame(message), 'msg');
       }
-      const reached = asked.flatMap(({ filter, from }, i) =>
-        results[i]!.recovered ? [[streamOfFilter(filter)!, from] as const] : [],
-      );
+      const reached = frame.filters.flatMap((filter, i) => {
+        const from = results[i]!.from;
+        return from ? [[streamOfFilter(filter)!, from] as const] : [];
+      });
       this.#raiseFloors(connection, [
         ...reached,
         ...replay.map((message) => [streamOf(message.topic), message.pos!] as const),
@@ -169,6 +165,28 @@ export class Recoveries {
       const floor = floors.get(stream);
       if (!floor || floor.epoch !== pos.epoch || floor.offset < pos.offset) floors.set(stream, pos);
     }
+  }
+
+  /**
+   * What `filter` replays: the messages after `since` when the history still holds them (`recovered`);
+   * otherwise those after `fresh`, the position the `ack` gives, recorded while the subscription spread
+   * to the other instances. Without either, nothing. `from` is where the replay started, if it did.
+   */
+  async #catchUp(
+    connection: Connection,
+    filter: string,
+    since: StreamPosition | undefined,
+    fresh: StreamPosition | undefined,
+  ): Promise<{ recovered: boolean; from?: StreamPosition; messages: readonly BusMessage[] }> {
+    if (since) {
+      const missed = await this.#recover(connection, filter, since);
+      if (missed.recovered) return { recovered: true, from: since, messages: missed.messages };
+    }
+    if (!fresh) return { recovered: false, messages: [] };
+    const spread = await this.#recover(connection, filter, fresh);
+    return spread.recovered
+      ? { recovered: false, from: fresh, messages: spread.messages }
+      : { recovered: false, messages: [] };
   }
 
   #recover(connection: Connection, filter: string, since: StreamPosition): Promise<Recovery> {
