@@ -68,7 +68,7 @@ export class PageViewerList implements SubscriptionObserver {
     private readonly onError: (error: Error) => void = () => {},
   ) {
     if (lists.sweep) {
-      this.#timer = setInterval(() => void this.#sweep(lists.sweep!), SWEEP_MS);
+      this.#timer = setInterval(() => void this.#sweep(), SWEEP_MS);
       this.#timer.unref();
     }
   }
@@ -123,9 +123,9 @@ export class PageViewerList implements SubscriptionObserver {
    * pages open here, in case two instances' lists of one moment crossed on their way (the later change
    * delivered first).
    */
-  async #sweep(sweep: () => Promise<string[]>): Promise<void> {
+  async #sweep(): Promise<void> {
     try {
-      const devices = new Set([...(await sweep()), ...this.#looking.keys()]);
+      const devices = new Set([...((await this.lists.sweep?.()) ?? []), ...this.#looking.keys()]);
       await Promise.all([...devices].map((deviceId) => this.refresh(deviceId)));
     } catch (error) {
       this.onError(error as Error);
