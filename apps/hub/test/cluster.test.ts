@@ -74,7 +74,11 @@ describe.each(REDIS_SETUPS)('two hubs on $name', ({ start }) => {
   it("replaces a device's connection on the other instance (4009)", async () => {
     const device = await a.admin.addDevice('pi-2');
     const viewer = await a.admin.addToken({ permissions: [{ filter: 'devices/#', access: 'read' }] });
-    const watcher = (await connect(a, '/ws', { token: viewer.token, topics: 'devices/pi-2/status' })).client;
+    // Watching on the instance the device moves to, subscribed before it first connects: the presence
+    // reaches it live, on the control channel after the takeover event of the older connection, so once
+    // seen, that instance knows the older connection and will not take the newer one for a stale one.
+    const watcher = (await connect(b, '/ws', { token: viewer.token, topics: 'devices/pi-2/status' })).client;
+    await watcher.nextOfType('ack');
     const older = (await connect(a, '/ws/device/pi-2', { token: device.token })).client;
     expect((await watcher.nextOfType('msg')).payload).toMatchObject({ online: true });
     const newer = (await connect(b, '/ws/device/pi-2', { token: device.token })).client;

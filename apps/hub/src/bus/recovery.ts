@@ -20,7 +20,8 @@ const positionKey = (pos: StreamPosition) => `${pos.offset}@${pos.epoch}`;
 /** How `Recoveries` subscribes and serves retained messages, through the frame handler. */
 export interface SubscribeSteps {
   subscribe(filter: string): void;
-  sendRetained(filters: readonly string[]): void;
+  /** Sends the retained messages of `filters`, except those `skip` names; returns those it sent. */
+  sendRetained(filters: readonly string[], skip: (message: BusMessage) => boolean): readonly BusMessage[];
 }
 
 export class Recoveries {
@@ -59,7 +60,7 @@ export class Recoveries {
         (filter) => this.bus.position(filter) as StreamPosition | undefined,
       );
       this.#ack(connection, frame, undefined, frame.filters, positions);
-      steps.sendRetained(frame.filters);
+      steps.sendRetained(frame.filters, () => false);
       return Promise.resolve();
     }
     // Without a subscription before it, this one takes effect now (its first steps are synchronous),
@@ -100,6 +101,11 @@ export class Recoveries {
     const held: BusMessage[] = [];
     this.#held.set(connection, held);
     const replayed = new Set<string>();
+    /**
+     * Topics whose retained message went out: a live retained message on one of them, held meanwhile,
+     * reached the retained store before it was read, so the client has it or a later one already.
+     */
+    let served: ReadonlySet<string> = new Set();
     try {
       for (const filter of frame.filters) steps.subscribe(filter);
       // Asked at once, while the interest change is still to be sent: it then goes out asking the other
@@ -129,9 +135,15 @@ export class Recoveries {
         frame.filters.filter((filter) => !recoveredFilters.has(filter)),
         frame.filters.map((filter, i) => (recoveredFilters.has(filter) ? undefined : positions[i])),
       );
-      steps.sendRetained(frame.filters.filter((filter) => !recoveredFilters.has(filter)));
       const replay = results.flatMap((result) => result.messages);
       if (frame.filters.length > 1) replay.sort((x, y) => x.pos!.offset - y.pos!.offset);
+      const replaying = new Set(replay.map((message) => positionKey(message.pos!)));
+      // A retained message the replay carries (it was published after the position) comes in its place.
+      const retained = steps.sendRetained(
+        frame.filters.filter((filter) => !recoveredFilters.has(filter)),
+        (message) => message.pos !== undefined && replaying.has(positionKey(message.pos)),
+      );
+      served = new Set(retained.map((message) => message.topic));
       for (const message of replay) {
         const key = positionKey(message.pos!);
         if (replayed.has(key)) continue;
@@ -149,7 +161,8 @@ export class Recoveries {
     } finally {
       this.#held.delete(connection);
       for (const message of held) {
-        if (this.fresh(connection, message)) connection.send(msgFrame(message), 'msg');
+        if (!(message.retain && served.has(message.topic)) && this.fresh(connection, message))
+          connection.send(msgFrame(message), 'msg');
       }
     }
   }

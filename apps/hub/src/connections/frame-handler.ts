@@ -6,6 +6,7 @@
 import { type PubFrame, parseClientFrame, type SubFrame, type UnsubFrame } from '@edgewire/protocol';
 import type { RawData } from 'ws';
 import type { Broker } from '../broker.js';
+import type { BusMessage } from '../bus/bus.js';
 import { msgFrame } from '../bus/local-fanout.js';
 import type { Recoveries } from '../bus/recovery.js';
 import type { TelemetryIngest } from '../ingest/telemetry-ingest.js';
@@ -94,16 +95,21 @@ export class FrameHandler {
     else connection.sendError('too_large', `Topics: ${overLimit}`);
   }
 
-  /** Delivers the retained messages matching `filters`, each topic once. */
-  #sendRetained(connection: Connection, filters: readonly string[]): void {
-    const seen = new Set<string>();
+  /** Delivers the retained messages matching `filters` (but those `skip` names), each topic once; returns them. */
+  #sendRetained(
+    connection: Connection,
+    filters: readonly string[],
+    skip: (message: BusMessage) => boolean,
+  ): BusMessage[] {
+    const sent = new Map<string, BusMessage>();
     for (const filter of filters) {
       for (const message of this.broker.retained.matching(filter)) {
-        if (seen.has(message.topic)) continue;
-        seen.add(message.topic);
+        if (sent.has(message.topic) || skip(message)) continue;
+        sent.set(message.topic, message);
         connection.send(msgFrame(message, true), 'msg');
       }
     }
+    return [...sent.values()];
   }
 
   #invalid(connection: Connection, problem: string, ref?: string | number): void {
@@ -178,7 +184,7 @@ export class FrameHandler {
     this.recoveries
       .subscribe(connection, frame, {
         subscribe: (filter) => this.registry.subscribe(connection, filter),
-        sendRetained: (filters) => this.#sendRetained(connection, filters),
+        sendRetained: (filters, skip) => this.#sendRetained(connection, filters, skip),
       })
       .catch((error: unknown) => {
         connection.log.error({ err: error }, 'subscribing failed');
