@@ -16,6 +16,7 @@ import {
   type LatestResponse,
 } from '@edgewire/protocol';
 import { type SQL, sql } from 'drizzle-orm';
+import { textArray } from '../storage/array-literal.js';
 import type { Database } from '../storage/database.js';
 import {
   HOUR_AGGREGATE,
@@ -125,8 +126,6 @@ export function resolveHistoryRequest(
 
 const at = (ms: number): SQL => sql`(timestamptz 'epoch' + ${ms}::bigint * interval '1 millisecond')`;
 const epochMs = (column: SQL): SQL => sql`(extract(epoch from ${column}) * 1000)::float8`;
-const textArray = (items: string[]): string => `{${items.map((i) => `"${i}"`).join(',')}}`;
-
 /**
  * How each aggregate is computed in two steps: partial values per bucket and piece of the range
  * (`raw` from the readings of one bucket, `rolled` from minute or hour roll-up rows), then `final`
