@@ -1,31 +1,22 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, DRIVERS, type TestDatabase } from '../../test/databases.js';
+import { describe, expect, it } from 'vitest';
+import { countedDatabase } from '../../test/counted-database.js';
+import { DRIVERS } from '../../test/databases.js';
 import { textArray } from './array-literal.js';
 import { AbandonedRequest, Batcher } from './batcher.js';
-import type { Database } from './database.js';
 
 describe.each(DRIVERS)('batched statements on %s', (driver) => {
-  let testDb: TestDatabase;
-  let database: Database;
-  let statements = 0;
-  beforeAll(async () => {
-    testDb = await createTestDatabase(driver);
-    database = await testDb.open({ onStatement: () => statements++ });
-    await database.exec(`
+  const counted = countedDatabase(driver, (database) =>
+    database.exec(`
       create table widgets (id text primary key, colour text not null, seen int not null default 0);
       insert into widgets (id, colour) select 'w' || i, case when i % 2 = 0 then 'red' else 'blue' end
-      from generate_series(1, 500) i;`);
-  });
-  afterAll(async () => {
-    await database?.close();
-    await testDb?.drop();
-  });
+      from generate_series(1, 500) i;`),
+  );
 
   /** Colours by widget id, from one `= any($1)` statement per batch. */
   const colours = () =>
     new Batcher<string, undefined, string>(async (batch) => {
-      const rows = await database.rows<{ id: string; colour: string }>(
+      const rows = await counted.database.rows<{ id: string; colour: string }>(
         sql`select id, colour from widgets where id = any(${textArray([...batch.keys()])}::text[])`,
       );
       return new Map(rows.map((r) => [r.id, r.colour]));
@@ -34,9 +25,9 @@ describe.each(DRIVERS)('batched statements on %s', (driver) => {
   it('answers requests made together with one statement, each with its own row', async () => {
     const batcher = colours();
     const ids = [...Array.from({ length: 300 }, (_, i) => `w${i + 1}`), 'missing', 'w1'];
-    const before = statements;
+    const before = counted.statements;
     const answers = await Promise.all(ids.map((id) => batcher.submit(id, undefined)));
-    expect(statements - before).toBe(1);
+    expect(counted.statements - before).toBe(1);
     expect(answers.slice(0, 300)).toEqual(
       ids.slice(0, 300).map((_, i) => ((i + 1) % 2 === 0 ? 'red' : 'blue')),
     );
@@ -51,7 +42,7 @@ describe.each(DRIVERS)('batched statements on %s', (driver) => {
       async (batch) => {
         runs++;
         sizes.push(batch.size);
-        const rows = await database.rows<{ id: string; colour: string }>(
+        const rows = await counted.database.rows<{ id: string; colour: string }>(
           sql`select id, colour from widgets where id = any(${textArray([...batch.keys()])}::text[])`,
         );
         return new Map(rows.map((r) => [r.id, r.colour]));
@@ -73,7 +64,7 @@ describe.each(DRIVERS)('batched statements on %s', (driver) => {
       async (batch) => {
         const ids = [...batch.keys()];
         const by = ids.map((id) => String(batch.get(id)));
-        await database.rows(sql`
+        await counted.database.rows(sql`
           update widgets w set seen = w.seen + b.by
           from unnest(${textArray(ids)}::text[], ${textArray(by)}::int[]) as b(id, by)
           where w.id = b.id`);
@@ -81,12 +72,12 @@ describe.each(DRIVERS)('batched statements on %s', (driver) => {
       },
       { merge: (earlier, later) => earlier + later },
     );
-    const before = statements;
+    const before = counted.statements;
     for (let i = 1; i <= 200; i++) void bumps.submit(`w${i}`, 1);
     void bumps.submit('w1', 5);
     await bumps.drain();
-    expect(statements - before).toBe(1);
-    const rows = await database.rows<{ id: string; seen: number }>(
+    expect(counted.statements - before).toBe(1);
+    const rows = await counted.database.rows<{ id: string; seen: number }>(
       `select id, seen from widgets where id in ('w1', 'w2', 'w200', 'w201') order by id`,
     );
     expect(rows).toEqual([
@@ -99,12 +90,12 @@ describe.each(DRIVERS)('batched statements on %s', (driver) => {
 
   it('leaves out requests no longer wanted, and fails every request of a batch whose statement failed', async () => {
     const batcher = colours();
-    const before = statements;
+    const before = counted.statements;
     const gone = batcher.submit('w1', undefined, () => false);
     const alsoGone = batcher.submit('w2', undefined, () => false);
     await expect(gone).rejects.toBeInstanceOf(AbandonedRequest);
     await expect(alsoGone).rejects.toBeInstanceOf(AbandonedRequest);
-    expect(statements - before).toBe(0);
+    expect(counted.statements - before).toBe(0);
     // A key wanted by one of its callers is still looked up for that one.
     const left = batcher.submit('w3', undefined, () => false);
     const stays = batcher.submit('w3', undefined, () => true);
@@ -112,7 +103,7 @@ describe.each(DRIVERS)('batched statements on %s', (driver) => {
     expect(await stays).toBe('blue');
 
     const broken = new Batcher<string, undefined, string>(async () => {
-      await database.rows('select * from no_such_table');
+      await counted.database.rows('select * from no_such_table');
       return undefined;
     });
     const failures = await Promise.allSettled([broken.submit('a', undefined), broken.submit('b', undefined)]);
