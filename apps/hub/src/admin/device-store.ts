@@ -70,7 +70,8 @@ export class DeviceStore {
     const connected: string[] = [];
     const addresses: (string | null)[] = [];
     const agentVersions: (string | null)[] = [];
-    for (const [id, sighting] of sightings) {
+    // In id order, so that two hubs writing overlapping batches lock the rows in the same order.
+    for (const [id, sighting] of [...sightings].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       ids.push(id);
       connected.push(sighting ? 'true' : 'false');
       addresses.push(sighting?.address ?? null);
