@@ -249,7 +249,8 @@ export class AdminService implements AdminApi {
     }
     const row = await this.parts.tokens.editClientToken(id, edit, expected, async (r) => tokenView(r));
     if (edit.permissions !== undefined || edit.expiresAt !== undefined) {
-      this.parts.bus.control({ type: 'token-invalidated', tokenId: id });
+      // Connections that read the edited token (a client reconnecting at once) stay open.
+      this.parts.bus.control({ type: 'token-invalidated', tokenId: id, version: row.credentialsVersion });
     }
     await this.#changed(
       'token',
@@ -270,8 +271,8 @@ export class AdminService implements AdminApi {
 
   async setTokenPermissions(id: string, permissions: Permission[]): Promise<void> {
     checkPermissions(permissions);
-    await this.parts.tokens.setPermissions(id, permissions);
-    this.parts.bus.control({ type: 'token-invalidated', tokenId: id });
+    const version = await this.parts.tokens.setPermissions(id, permissions);
+    this.parts.bus.control({ type: 'token-invalidated', tokenId: id, version });
     await this.#changed('token', id, 'updated', 'token.edit', { permissions });
   }
 

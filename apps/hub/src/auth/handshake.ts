@@ -46,7 +46,10 @@ export interface HandshakeLimits extends HandshakeRateLimits, SubscriptionLimits
 export interface AcceptedHandshake {
   readonly identity: ConnectionIdentity;
   readonly topics: readonly string[];
-  /** When the token was looked up (epoch ms): a revocation after this must still reach the connection. */
+  /**
+   * When the token was looked up (epoch ms): a device deletion or session end heard after this must still
+   * reach the connection (a token's changes are told apart by `identity.credentialsVersion`).
+   */
   readonly checkedAt: number;
   /** From a `User-Agent: edgewire-agent/<version>` header, when the client sent one. */
   readonly agentVersion: string | undefined;
@@ -170,6 +173,7 @@ export class Handshake {
       permissions: record.permissions as Permission[],
       expiresAt: record.expiresAt,
       address: request.ip,
+      credentialsVersion: record.credentialsVersion,
     };
     const topics = this.#topics(request, identity);
 

@@ -24,8 +24,11 @@ export interface BusMessage {
 }
 
 export type ControlEvent =
-  /** The token was revoked or deleted, or its permissions changed: close its connections with 4003. */
-  | { readonly type: 'token-invalidated'; readonly tokenId: string }
+  /**
+   * The token was revoked or deleted, or its permissions changed: close its connections with 4003 — those
+   * whose handshake read a credentials version below `version`, or all of them when it is absent.
+   */
+  | { readonly type: 'token-invalidated'; readonly tokenId: string; readonly version?: number }
   /** The operator session ended (sign-out, removed or changed operator, expiry): close its WebSockets with 4003. */
   | { readonly type: 'session-ended'; readonly sessionId: string }
   /** Every instance reports its live connections (`connections-report`) for the operators' list. */

@@ -12,6 +12,7 @@ import type { DevicePresence } from '../presence.js';
 import type { HubStats } from '../stats.js';
 import { CloseCode } from './close-codes.js';
 import { Connection, type ConnectionLimits } from './connection.js';
+import { CredentialChanges, predates } from './credential-changes.js';
 import type { FrameHandler } from './frame-handler.js';
 import type { ConnectionRegistry } from './registry.js';
 import { WriteCoalescer } from './write-coalescer.js';
@@ -37,13 +38,9 @@ export interface DeviceActivity {
   disconnected(deviceId: string): Promise<void>;
 }
 
-/** How long an invalidation is remembered for handshakes that were already past the token check. */
-const INVALIDATION_MEMORY_MS = 10_000;
-
 export class ConnectionManager {
   #shuttingDown = false;
-  /** Recently invalidated tokens and removed devices (key: `token:id` / `device:id`) and when. */
-  readonly #invalidated = new Map<string, number>();
+  readonly #changes = new CredentialChanges();
   readonly #coalescer = new WriteCoalescer();
 
   constructor(private readonly options: ConnectionManagerOptions) {}
@@ -92,8 +89,8 @@ export class ConnectionManager {
       }
     });
 
-    if (this.#invalidatedSince(identity.tokenId, identity.deviceId, handshake.checkedAt)) {
-      // Revoked while this handshake was between its token check and the upgrade.
+    if (this.#changes.missed(identity, handshake.checkedAt)) {
+      // Changed after this handshake read the credentials, and heard between its check and the upgrade.
       connection.close(CloseCode.credentialsInvalidated, 'token revoked or changed');
       return connection;
     }
@@ -123,12 +120,13 @@ export class ConnectionManager {
       event.type === 'device-removed' ||
       event.type === 'session-ended'
     ) {
-      this.#remember(event);
+      this.#changes.heard(event);
     }
     switch (event.type) {
       case 'token-invalidated':
         for (const connection of registry.ofToken(event.tokenId)) {
-          connection.close(CloseCode.credentialsInvalidated, 'token revoked or changed');
+          if (predates(connection.identity, event.version))
+            connection.close(CloseCode.credentialsInvalidated, 'token revoked or changed');
         }
         return;
       case 'session-ended':
@@ -168,28 +166,6 @@ export class ConnectionManager {
     for (const connection of this.options.registry.all()) {
       connection.close(CloseCode.goingAway, 'hub shutting down');
     }
-  }
-
-  #remember(
-    event: Extract<ControlEvent, { type: 'token-invalidated' | 'device-removed' | 'session-ended' }>,
-  ): void {
-    const now = Date.now();
-    for (const [key, at] of this.#invalidated)
-      if (at < now - INVALIDATION_MEMORY_MS) this.#invalidated.delete(key);
-    // A session's id stands where a token's does (`identity.tokenId`), so both share the `token:` key.
-    const key =
-      event.type === 'token-invalidated'
-        ? `token:${event.tokenId}`
-        : event.type === 'session-ended'
-          ? `token:${event.sessionId}`
-          : `device:${event.deviceId}`;
-    this.#invalidated.set(key, now);
-  }
-
-  #invalidatedSince(tokenId: string, deviceId: string | undefined, since: number): boolean {
-    const token = this.#invalidated.get(`token:${tokenId}`);
-    const device = deviceId === undefined ? undefined : this.#invalidated.get(`device:${deviceId}`);
-    return (token !== undefined && token >= since) || (device !== undefined && device >= since);
   }
 
   #armExpiry(connection: Connection): { timer: NodeJS.Timeout | undefined } {

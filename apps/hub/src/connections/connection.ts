@@ -26,6 +26,8 @@ export interface ConnectionIdentity extends Principal {
   readonly address: string;
   /** The signed-in operator's name, for `kind` operator. */
   readonly operator?: string | undefined;
+  /** The token's credentials version the handshake read (not for operators): see `ConnectionManager`. */
+  readonly credentialsVersion?: number | undefined;
 }
 
 export interface ConnectionLimits {
