@@ -38,7 +38,12 @@ describe('CredentialChanges', () => {
     expect(changes.missed(device, 1_100)).toBe(false);
 
     changes.heard({ type: 'session-ended', sessionId: 'ses_1' });
-    const operator = { ...client(1), tokenId: 'ses_1', kind: 'operator' as const, credentialsVersion: undefined };
+    const operator = {
+      ...client(1),
+      tokenId: 'ses_1',
+      kind: 'operator' as const,
+      credentialsVersion: undefined,
+    };
     expect(changes.missed(operator, 900)).toBe(true);
     expect(changes.missed(operator, 1_100)).toBe(false);
   });
