@@ -167,7 +167,8 @@ export class AdminService implements AdminApi {
   /** A new token for the device; the old one stops working and its connection closes with 4003. */
   async rotateDeviceToken(id: string): Promise<IssuedToken> {
     const issued = await this.parts.tokens.rotateDeviceToken(id);
-    this.parts.bus.control({ type: 'device-removed', deviceId: id });
+    // The old tokens' connections, not the device's: the agent may already be back with the new one.
+    for (const tokenId of issued.replaced) this.parts.bus.control({ type: 'token-invalidated', tokenId });
     await this.#changed('device', id, 'updated', 'device.rotate-token', { tokenId: issued.id });
     return { id, token: issued.token };
   }

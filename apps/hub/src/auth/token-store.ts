@@ -120,18 +120,20 @@ export class TokenStore {
 
   /**
    * Issues a new token for a device and deletes its old ones, in one transaction: the database then
-   * announces the old tokens (see migration 0003), which closes their connections with 4003.
+   * announces the old tokens (see migration 0003), which closes their connections with 4003. `replaced`:
+   * the old tokens' ids.
    */
-  async rotateDeviceToken(deviceId: string): Promise<IssuedToken> {
+  async rotateDeviceToken(deviceId: string): Promise<IssuedToken & { readonly replaced: string[] }> {
     const token = newToken();
     const id = newTokenId();
-    await this.database.db.transaction(async (tx) => {
+    const replaced = await this.database.db.transaction(async (tx) => {
       const [device] = await tx.select({ id: devices.id }).from(devices).where(eq(devices.id, deviceId));
       if (!device) throw new NotFoundError(`no device ${deviceId}`);
-      await tx.delete(tokens).where(eq(tokens.deviceId, deviceId));
+      const old = await tx.delete(tokens).where(eq(tokens.deviceId, deviceId)).returning({ id: tokens.id });
       await tx.insert(tokens).values({ id, hash: hashToken(token), kind: 'device', deviceId });
+      return old.map((t) => t.id);
     });
-    return { id, token };
+    return { id, token, replaced };
   }
 
   /** Every client token with its grants, newest first (never a secret: only hashes are stored). */
