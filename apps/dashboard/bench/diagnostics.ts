@@ -30,13 +30,10 @@ function hottest(profile: CpuProfile, top = 12): string[] {
     .map(([key, us]) => `${((us / total) * 100).toFixed(1).padStart(5)}%  ${key}`);
 }
 
-/** Starts a CPU profile of `page` when --profile was given; the returned function stops and saves it. */
-export async function startProfile(
-  page: Page,
-  dir: string | undefined,
-  name: string,
-): Promise<() => Promise<void>> {
-  if (dir === undefined) return async () => {};
+type Stop = () => Promise<void>;
+
+/** Starts a CPU profile of `page`; the returned function stops, saves and summarises it. */
+async function startProfile(page: Page, dir: string, name: string): Promise<Stop> {
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Profiler.enable');
   await cdp.send('Profiler.setSamplingInterval', { interval: 500 });
@@ -108,13 +105,8 @@ function longTasks(trace: { traceEvents: TraceEvent[] }, top = 8): string[] {
   });
 }
 
-/** Starts a Chromium trace when --trace was given; the returned function stops, saves and summarises it. */
-export async function startTrace(
-  page: Page,
-  dir: string | undefined,
-  name: string,
-): Promise<() => Promise<void>> {
-  if (dir === undefined) return async () => {};
+/** Starts a Chromium trace of `page`; the returned function stops, saves and summarises it. */
+async function startTrace(page: Page, dir: string, name: string): Promise<Stop> {
   const browser = page.context().browser()!;
   await browser.startTracing(page, {
     categories: ['toplevel', 'devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8', 'blink'],
@@ -127,5 +119,22 @@ export async function startTrace(
     const tasks = longTasks(JSON.parse(trace.toString()));
     console.log(`  trace ${file}; ${tasks.length === 0 ? 'no task over 50 ms' : 'longest tasks:'}`);
     for (const line of tasks) console.log(`    ${line}`);
+  };
+}
+
+/**
+ * Starts what was asked for (`profile`, `trace`: the folders to save into) for the window `name`; the
+ * returned function stops it all.
+ */
+export async function startDiagnostics(
+  page: Page,
+  dirs: { profile?: string | undefined; trace?: string | undefined },
+  name: string,
+): Promise<Stop> {
+  const stops: Stop[] = [];
+  if (dirs.profile !== undefined) stops.push(await startProfile(page, dirs.profile, name));
+  if (dirs.trace !== undefined) stops.push(await startTrace(page, dirs.trace, name));
+  return async () => {
+    for (const stop of stops) await stop();
   };
 }

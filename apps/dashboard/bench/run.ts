@@ -38,7 +38,7 @@ import type { Browser, Page } from 'playwright-core';
 import WebSocket from 'ws';
 import { launchChromium } from '../e2e/browser';
 import { DIST, ensureBuilt, startDashboardHub } from '../e2e/dashboard-hub';
-import { startProfile, startTrace } from './diagnostics';
+import { startDiagnostics } from './diagnostics';
 
 const { values } = parseArgs({
   options: {
@@ -169,8 +169,7 @@ async function measure(page: Page, seconds: number, name: string): Promise<Windo
     w.__bench.over50 = 0;
   });
   const browser = page.context().browser()!;
-  const stopProfile = await startProfile(page, values.profile, name);
-  const stopTrace = await startTrace(page, values.trace, name);
+  const stopDiagnostics = await startDiagnostics(page, values, name);
   const cpuStart = await rendererCpuSeconds(browser);
   const sentStart = { readings: sent, at: performance.now() };
   const start = await read();
@@ -178,8 +177,7 @@ async function measure(page: Page, seconds: number, name: string): Promise<Windo
   const end = await read();
   const readingsPerSecond = ((sent - sentStart.readings) * 1000) / (performance.now() - sentStart.at);
   const cpuEnd = await rendererCpuSeconds(browser);
-  await stopProfile();
-  await stopTrace();
+  await stopDiagnostics();
   const heapEnd = await heapMb(page);
   const elapsed = (end.at - start.at) / 1000;
   const perChart = end.charts.map((f, i) => (f - (start.charts[i] ?? 0)) / elapsed);
