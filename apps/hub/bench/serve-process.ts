@@ -41,7 +41,20 @@ export async function serve(options: {
   const cli = options.cli ?? DEFAULT_CLI;
   const child: ChildProcess = spawn(
     'taskset',
-    ['-c', String(HUB_CPU), process.execPath, '--conditions=source', '--import', 'tsx', cli, 'serve'],
+    [
+      '-c',
+      String(HUB_CPU),
+      process.execPath,
+      // BENCH_HUB_PROFILE=<dir> writes a CPU profile of each hub process there, to see where its time goes.
+      ...(process.env.BENCH_HUB_PROFILE
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_HUB_PROFILE}`]
+        : []),
+      '--conditions=source',
+      '--import',
+      'tsx',
+      cli,
+      'serve',
+    ],
     {
       stdio: ['ignore', 'ignore', 'inherit'],
       env: {

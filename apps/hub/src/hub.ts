@@ -10,6 +10,7 @@ import type { DestinationStream, Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { AdminService, createAdminParts } from './admin/admin-service.js';
 import { DataDirLock, HUB_HOLDER } from './admin/data-dir-lock.js';
+import { DeviceActivityRecorder } from './admin/device-activity.js';
 import { removeLocalAdmin, writeLocalAdmin } from './admin/local-admin.js';
 import { CallerResolver } from './api/callers.js';
 import { operatorRoutes } from './api/operator-routes.js';
@@ -49,11 +50,12 @@ import { ClusterPresence, LocalPresence, presenceOf } from './presence.js';
 import { RedisRetainedStore } from './retained/redis-retained-store.js';
 import { MemoryRetainedStore } from './retained/retained-store.js';
 import { HubStats } from './stats.js';
+import { Batcher } from './storage/batcher.js';
 import { type Database, openDatabase } from './storage/database.js';
 import { migrate } from './storage/migrate.js';
 import { readingsStorageOptionsFromEnv } from './storage/migrations/0002_readings.js';
 import { migrations } from './storage/migrations/index.js';
-import { listMetrics } from './telemetry/history.js';
+import { listMetricsOfDevices } from './telemetry/history.js';
 import { prepareReadingsStorage } from './telemetry/readings-storage.js';
 import { RollupAdvance } from './telemetry/rollup-advance.js';
 import type { StorageMode } from './telemetry/storage-mode.js';
@@ -69,6 +71,8 @@ export interface HubOptions extends Partial<HubConfig> {
   logDestination?: DestinationStream;
   /** Environment to read settings from; `process.env` by default. */
   env?: Record<string, string | undefined>;
+  /** Told the text of every database statement (tests count them; see `OpenOptions`). */
+  onStatement?: (text: string) => void;
 }
 
 export interface RunningHub {
@@ -95,11 +99,12 @@ export async function openMigratedDatabase(
   config: HubConfig,
   logger: Logger,
   env: Record<string, string | undefined> = process.env,
+  onStatement?: (text: string) => void,
 ): Promise<{ database: Database; storageMode: StorageMode }> {
   const storageOptions = readingsStorageOptionsFromEnv(env);
   // PGlite gets a directory of its own, so the hub's other files (admin endpoint) never mix with its data.
   const pgliteDir = config.dataDir === undefined ? undefined : join(config.dataDir, 'pgdata');
-  const database = await openDatabase({ url: config.databaseUrl, dataDir: pgliteDir });
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: pgliteDir, onStatement });
   try {
     const applied = await migrate(database, migrations);
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
@@ -127,7 +132,7 @@ function readTls(config: HubConfig): { cert: Buffer; key: Buffer } | undefined {
 }
 
 export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
-  const { telemetrySink, logDestination, env, ...overrides } = options;
+  const { telemetrySink, logDestination, env, onStatement, ...overrides } = options;
   const config = loadConfig(env ?? process.env, overrides);
   const logger = createLogger(config.logLevel, logDestination);
   const tls = readTls(config);
@@ -135,8 +140,19 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
   const lock = config.dataDir === undefined ? undefined : DataDirLock.acquire(config.dataDir, HUB_HOLDER);
   const cleanups: Array<() => Promise<void>> = [async () => lock?.release()];
   try {
-    const { database, storageMode } = await openMigratedDatabase(config, logger, env ?? process.env);
+    const { database, storageMode } = await openMigratedDatabase(
+      config,
+      logger,
+      env ?? process.env,
+      onStatement,
+    );
     cleanups.unshift(() => database.close());
+    // Batched statements still waiting (device activity of the sockets just closed, token use) run
+    // before the database closes.
+    const batched: Array<{ drain(): Promise<void> }> = [];
+    cleanups.unshift(async () => {
+      await Promise.all(batched.map((b) => b.drain()));
+    });
     const redis = redisTargetOf(config);
     const history = { size: config.historySize, ttlMs: config.historyTtlSec * 1000 };
     const bus = redis
@@ -182,6 +198,11 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
       presence: () => presenceOf(retained),
     });
     const tokenCache = new TokenCache(adminParts.tokens, config.tokenCacheMs);
+    const deviceActivity = new DeviceActivityRecorder(adminParts.devices);
+    const storedMetrics = new Batcher<string, undefined, string[]>((batch) =>
+      listMetricsOfDevices(database, [...batch.keys()]),
+    );
+    batched.push(tokenCache, deviceActivity, storedMetrics);
     const admin = new AdminService(adminParts);
     // Events a client can repeat at will are logged at a bounded rate (first ones in full, then a summary).
     const summarised = (message: string, level: 'info' | 'warn', keyName: string) => {
@@ -200,7 +221,10 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
       broker,
       sink,
       bus,
-      new MetricLimit(config.maxMetricsPerDevice, (deviceId) => listMetrics(database, deviceId)),
+      new MetricLimit(
+        config.maxMetricsPerDevice,
+        async (deviceId) => (await storedMetrics.submit(deviceId, undefined)) ?? [],
+      ),
     );
     const frames = new FrameHandler(
       registry,
@@ -237,11 +261,7 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
       logger,
       limits: config,
       heartbeatSec: config.heartbeatSec,
-      deviceActivity: {
-        connected: (id, address, agentVersion) =>
-          adminParts.devices.recordConnected(id, address, agentVersion),
-        disconnected: (id) => adminParts.devices.recordSeen(id),
-      },
+      deviceActivity,
     });
     const live = new ClusterConnections(registry, bus);
     const revoke = (event: ControlEvent) => {

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
-import { type Database, type DriverKind, openDatabase } from '../src/storage/database.js';
+import { type Database, type DriverKind, type OpenOptions, openDatabase } from '../src/storage/database.js';
 
 /** The PostgreSQL server tests use; CI starts it. A missing server fails the tests, it never skips them. */
 export const TEST_SERVER_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -13,7 +13,8 @@ export interface TestDatabase {
   readonly driver: DriverKind;
   /** Set for PostgreSQL: the URL of this test's own database. */
   readonly url: string | undefined;
-  open(): Promise<Database>;
+  /** `onStatement` counts what the code under test sends (see `OpenOptions`). */
+  open(options?: Pick<OpenOptions, 'onStatement'>): Promise<Database>;
   drop(): Promise<void>;
 }
 
@@ -21,7 +22,7 @@ export const DRIVERS: readonly DriverKind[] = ['pglite', 'postgres'];
 
 export async function createTestDatabase(driver: DriverKind): Promise<TestDatabase> {
   if (driver === 'pglite') {
-    return { driver, url: undefined, open: () => openDatabase({}), drop: async () => {} };
+    return { driver, url: undefined, open: (options) => openDatabase({ ...options }), drop: async () => {} };
   }
   const name = `edgewire_test_${randomBytes(6).toString('hex')}`;
   const admin = postgres(TEST_SERVER_URL, { max: 1, onnotice: () => {} });
@@ -35,7 +36,7 @@ export async function createTestDatabase(driver: DriverKind): Promise<TestDataba
   return {
     driver,
     url: url.toString(),
-    open: () => openDatabase({ url: url.toString(), maxConnections: 5 }),
+    open: (options) => openDatabase({ ...options, url: url.toString(), maxConnections: 5 }),
     drop: async () => {
       const again = postgres(TEST_SERVER_URL, { max: 1, onnotice: () => {} });
       try {

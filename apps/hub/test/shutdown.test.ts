@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { ServerFrame } from '@edgewire/protocol';
+import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { afterEach, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -169,6 +170,43 @@ it('stores and acks a frame that waited for its metric-limit lookup while the hu
   const direct = await testDb.open();
   try {
     expect(await storedValues(direct, 'pi-1', 'temp')).toEqual([20.5]);
+  } finally {
+    await direct.close();
+  }
+}, 60_000);
+
+it("records every device's departure before its database closes, with a statement for all of them", async () => {
+  testDb = await createTestDatabase('postgres');
+  let statements = 0;
+  const running = await startTestHub({ databaseUrl: testDb.url, onStatement: () => statements++ });
+  hub = running;
+  const fleet = [];
+  for (let i = 0; i < 50; i++) fleet.push(await running.admin.addDevice(`leaving-${i}`));
+  const clients = await Promise.all(
+    fleet.map(async (d) => (await connect(running, `/ws/device/${d.id}`, { token: d.token })).client),
+  );
+  const direct = await testDb.open();
+  try {
+    const seen = async () =>
+      (
+        await direct.rows<{ n: number; at: Date | null }>(
+          sql`select count(*)::int as n, min(last_seen_at) as at from devices
+              where id like 'leaving-%' and last_address is not null`,
+        )
+      )[0]!;
+    // Their connections recorded first; the departures must then overwrite every one.
+    await waitFor('every connection recorded', async () => (await seen()).n === fleet.length);
+    const [{ now }] = (await direct.rows<{ now: Date }>('select now()')) as [{ now: Date }];
+    const before = statements;
+    await running.close();
+    hub = undefined;
+    expect(clients.every((c) => c.socket.readyState === WebSocket.CLOSED)).toBe(true);
+    const [left] = await direct.rows<{ n: number }>(
+      sql`select count(*)::int as n from devices where id like 'leaving-%' and last_seen_at >= ${now}`,
+    );
+    expect(left?.n).toBe(fleet.length);
+    // Not a statement per device on the way out.
+    expect(statements - before).toBeLessThan(fleet.length / 2);
   } finally {
     await direct.close();
   }

@@ -4,11 +4,18 @@
  * Registering and deleting a device, which involves its token, stays in `TokenStore`.
  */
 import { eq, sql } from 'drizzle-orm';
+import { arrayLiteral, textArray } from '../storage/array-literal.js';
 import type { Database } from '../storage/database.js';
 import { devices } from '../storage/schema.js';
 import { atVersion, editVersioned, nextVersion } from '../storage/versioned.js';
 
 export type DeviceRow = typeof devices.$inferSelect;
+
+/**
+ * A device seen by the hub: where it connected from (`agentVersion` when its agent said), or `null`
+ * when it was only seen (it disconnected), which leaves its last address and agent version as they were.
+ */
+export type Sighting = { readonly address: string; readonly agentVersion: string | undefined } | null;
 
 export interface DeviceEdit {
   name?: string | null | undefined;
@@ -53,15 +60,31 @@ export class DeviceStore {
     });
   }
 
-  /** The device connected from `address` (with `agentVersion`, when it said). */
-  async recordConnected(id: string, address: string, agentVersion: string | undefined): Promise<void> {
-    await this.database.db
-      .update(devices)
-      .set({ lastSeenAt: sql`now()`, lastAddress: address, agentVersion: agentVersion ?? null })
-      .where(eq(devices.id, id));
-  }
-
-  async recordSeen(id: string): Promise<void> {
-    await this.database.db.update(devices).set({ lastSeenAt: sql`now()` }).where(eq(devices.id, id));
+  /**
+   * Notes that the devices of `sightings` were just seen (`last_seen_at`), and where each one that
+   * connected came from: one statement for all of them (see `DeviceActivityRecorder`).
+   */
+  async recordSightings(sightings: ReadonlyMap<string, Sighting>): Promise<void> {
+    if (sightings.size === 0) return;
+    const ids: string[] = [];
+    const connected: string[] = [];
+    const addresses: (string | null)[] = [];
+    const agentVersions: (string | null)[] = [];
+    // In id order, so that two hubs writing overlapping batches lock the rows in the same order.
+    for (const [id, sighting] of [...sightings].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      ids.push(id);
+      connected.push(sighting ? 'true' : 'false');
+      addresses.push(sighting?.address ?? null);
+      agentVersions.push(sighting?.agentVersion ?? null);
+    }
+    await this.database.rows(sql`
+      update devices d set
+        last_seen_at = now(),
+        last_address = case when s.connected then s.address else d.last_address end,
+        agent_version = case when s.connected then s.agent_version else d.agent_version end
+      from unnest(${textArray(ids)}::text[], ${arrayLiteral(connected)}::boolean[],
+                  ${textArray(addresses)}::text[], ${textArray(agentVersions)}::text[])
+        as s(id, connected, address, agent_version)
+      where d.id = s.id`);
   }
 }

@@ -55,15 +55,19 @@ export function checkCredentialPlacement(request: PresentedRequest): void {
   }
 }
 
-/** The valid token presented in `authorization`; throws `CredentialError` (401/403) otherwise. */
+/**
+ * The valid token presented in `authorization`; throws `CredentialError` (401/403) otherwise.
+ * `stillWanted`: see `TokenCache.lookup` (a caller gone before the lookup ran gets `AbandonedRequest`).
+ */
 export async function authenticate(
   tokens: TokenCache,
   authorization: string | undefined,
+  stillWanted?: () => boolean,
 ): Promise<TokenRecord> {
   const bearer = BEARER.exec(authorization ?? '');
   if (!bearer) throw new CredentialError(401, 'missing credentials: send Authorization: Bearer <token>');
   const token = bearer[1]!;
-  const record = token.length <= MAX_TOKEN_LENGTH ? await tokens.lookup(token) : undefined;
+  const record = token.length <= MAX_TOKEN_LENGTH ? await tokens.lookup(token, stillWanted) : undefined;
   if (!record) throw new CredentialError(401, 'unknown token');
   if (record.revokedAt !== null) throw new CredentialError(403, 'token revoked');
   if (record.expiresAt !== null && record.expiresAt.getTime() <= Date.now()) {

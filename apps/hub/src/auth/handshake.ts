@@ -27,6 +27,7 @@ import type { LogSummary } from '../log-summary.js';
 import type { OperatorSession } from '../operators/session-store.js';
 import { maySubscribe } from '../permissions/policy.js';
 import { HubStats } from '../stats.js';
+import { AbandonedRequest } from '../storage/batcher.js';
 import { authenticate, CredentialError, checkCredentialPlacement } from './credentials.js';
 import { HandshakeAdmission, type HandshakeRateLimits } from './handshake-admission.js';
 import type { TokenCache } from './token-cache.js';
@@ -106,6 +107,11 @@ export class Handshake {
       const accepted = await this.#check(request, deviceId);
       this.#accepted.set(request.raw, accepted);
     } catch (error) {
+      if (error instanceof AbandonedRequest) {
+        // The client left before its token was looked up: nobody to answer, nothing more to do.
+        reply.hijack();
+        return;
+      }
       if (!(error instanceof CredentialError)) throw error;
       HubStats.bump(this.stats.handshakeRefusals, String(error.statusCode));
       this.refusalLog.note(request.ip, {
@@ -147,7 +153,9 @@ export class Handshake {
     if (this.operators && deviceId === undefined && request.headers.authorization === undefined && cookie) {
       return this.#operator(request, this.operators, cookie, checkedAt);
     }
-    const record = await authenticate(this.tokens, request.headers.authorization);
+    // A client that gave up waiting (a fleet all reconnecting at once) costs no database work.
+    const socket = request.raw.socket;
+    const record = await authenticate(this.tokens, request.headers.authorization, () => !socket.destroyed);
     if (deviceId === undefined) {
       if (record.kind !== 'client')
         throw new CredentialError(403, 'device tokens connect at /ws/device/{deviceId}');

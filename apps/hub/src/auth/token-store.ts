@@ -6,6 +6,7 @@ import type { Permission } from '@edgewire/protocol';
 import { and, desc, eq, isNull, sql } from 'drizzle-orm';
 import type { DeviceEdit } from '../admin/device-store.js';
 import { ConflictError, isDuplicate, NotFoundError } from '../errors.js';
+import { textArray } from '../storage/array-literal.js';
 import type { Database } from '../storage/database.js';
 import { devices, permissions, tokens } from '../storage/schema.js';
 import { atVersion, editVersioned, nextVersion } from '../storage/versioned.js';
@@ -51,29 +52,37 @@ export interface ClientTokenOptions {
 export class TokenStore {
   constructor(private readonly database: Database) {}
 
-  /** The token whose hash is `hash`, with its permissions; `undefined` when unknown. */
-  async findByHash(hash: string): Promise<TokenRecord | undefined> {
-    // One round trip per handshake that misses the cache: the token and its grants together.
+  /**
+   * The tokens whose hashes are among `hashes`, with their permissions, by hash; unknown hashes are
+   * absent. One statement however many: a reconnecting fleet's handshakes are looked up together
+   * (see `TokenCache`), the token and its grants in the same round trip.
+   */
+  async findByHashes(hashes: readonly string[]): Promise<Map<string, TokenRecord>> {
+    const found = new Map<string, TokenRecord & { permissions: Permission[] }>();
+    if (hashes.length === 0) return found;
     const rows = await this.database.db
       .select({ token: tokens, filter: permissions.filter, access: permissions.access })
       .from(tokens)
       .leftJoin(permissions, eq(permissions.tokenId, tokens.id))
-      .where(eq(tokens.hash, hash));
-    const row = rows[0]?.token;
-    if (!row) return undefined;
-    const grants: Permission[] = [];
-    for (const { filter, access } of rows)
-      if (filter !== null && access !== null) grants.push({ filter, access });
-    return {
-      id: row.id,
-      hash: row.hash,
-      kind: row.kind,
-      deviceId: row.deviceId,
-      maxConnections: row.maxConnections,
-      expiresAt: row.expiresAt,
-      revokedAt: row.revokedAt,
-      permissions: grants,
-    };
+      .where(sql`${tokens.hash} = any(${textArray(hashes)}::text[])`);
+    for (const { token: row, filter, access } of rows) {
+      let record = found.get(row.hash);
+      if (!record) {
+        record = {
+          id: row.id,
+          hash: row.hash,
+          kind: row.kind,
+          deviceId: row.deviceId,
+          maxConnections: row.maxConnections,
+          expiresAt: row.expiresAt,
+          revokedAt: row.revokedAt,
+          permissions: [],
+        };
+        found.set(row.hash, record);
+      }
+      if (filter !== null && access !== null) record.permissions.push({ filter, access });
+    }
+    return found;
   }
 
   /** Registers a device (with what operators call it) and issues its token. */
@@ -222,7 +231,12 @@ export class TokenStore {
     });
   }
 
-  async touch(tokenId: string): Promise<void> {
-    await this.database.db.update(tokens).set({ lastUsedAt: sql`now()` }).where(eq(tokens.id, tokenId));
+  /** Notes that the tokens `tokenIds` were just used (`last_used_at`, a hint for operators). */
+  async touch(tokenIds: readonly string[]): Promise<void> {
+    if (tokenIds.length === 0) return;
+    await this.database.db
+      .update(tokens)
+      .set({ lastUsedAt: sql`now()` })
+      .where(sql`${tokens.id} = any(${textArray(tokenIds)}::text[])`);
   }
 }

@@ -53,10 +53,17 @@ export interface OpenOptions {
   dataDir?: string | undefined;
   /** Pool size for PostgreSQL. */
   maxConnections?: number;
+  /**
+   * Told the text of every statement sent, for tests that count them. On PostgreSQL it is postgres.js'
+   * `debug` hook, which also makes its errors carry their parameters: never set it in production.
+   */
+  onStatement?: ((text: string) => void) | undefined;
 }
 
 export async function openDatabase(options: OpenOptions): Promise<Database> {
-  return options.url ? openPostgres(options.url, options.maxConnections ?? 10) : openPglite(options.dataDir);
+  return options.url
+    ? openPostgres(options.url, options.maxConnections ?? 10, options.onStatement)
+    : openPglite(options.dataDir, options.onStatement);
 }
 
 /**
@@ -67,7 +74,10 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
  */
 export const EMBEDDED_SETTINGS: readonly string[] = ['shared_buffers=8MB', 'max_connections=4'];
 
-async function openPglite(dataDir: string | undefined): Promise<Database> {
+async function openPglite(
+  dataDir: string | undefined,
+  onStatement: OpenOptions['onStatement'],
+): Promise<Database> {
   // The database files are readable by whoever can enter the directory: only the hub's user may.
   if (dataDir) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   if (dataDir && !existsSync(join(dataDir, 'PG_VERSION'))) {
@@ -75,7 +85,7 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
     // a thread of its own, then open it in a fresh one.
     await (await PgliteThread.start({ dataDir, settings: EMBEDDED_SETTINGS })).close();
   }
-  const client = await PgliteThread.start({ dataDir, settings: EMBEDDED_SETTINGS });
+  const client = await PgliteThread.start({ dataDir, settings: EMBEDDED_SETTINGS, onStatement });
   // drizzle's PGlite driver uses `query`, `exec` and `transaction` only, which the thread offers alike.
   const db = drizzlePglite({ client: client as unknown as PGlite }) as unknown as Db;
   const rows = async <T extends Record<string, unknown>>(query: SQL | string): Promise<T[]> => {
@@ -102,10 +112,15 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
   };
 }
 
-async function openPostgres(url: string, max: number): Promise<Database> {
+async function openPostgres(
+  url: string,
+  max: number,
+  onStatement: OpenOptions['onStatement'],
+): Promise<Database> {
   const client = postgres(url, {
     max,
     onnotice: () => {},
+    ...(onStatement ? { debug: (_connection: number, text: string) => onStatement(text) } : {}),
     // Connection errors carry the URL's host but never its password; postgres.js does not log them itself.
     // JIT compiling costs a second or more per statement and pays only on long analytical scans, which the
     // hub avoids by design; a rough row estimate was enough to have it compile every flush and history query.

@@ -87,6 +87,8 @@ export interface PgliteThreadOptions {
   dataDir: string | undefined;
   /** PostgreSQL settings (`name=value`); see `EMBEDDED_SETTINGS` in database.ts. */
   settings: readonly string[];
+  /** Told the text of every statement sent to the thread (tests count them). */
+  onStatement?: ((text: string) => void) | undefined;
 }
 
 class RolledBack extends Error {
@@ -110,7 +112,10 @@ export class PgliteThread implements PgliteSession {
   #closing = false;
   readonly #exited: Promise<void>;
 
-  private constructor(worker: Worker) {
+  private constructor(
+    worker: Worker,
+    private readonly onStatement: ((text: string) => void) | undefined,
+  ) {
     this.#worker = worker;
     this.#exited = new Promise((resolve) => worker.once('exit', () => resolve()));
     worker.on('message', (reply: PgliteReply) => {
@@ -133,7 +138,7 @@ export class PgliteThread implements PgliteSession {
   static async start(options: PgliteThreadOptions): Promise<PgliteThread> {
     const data: PgliteWorkerData = { dataDir: options.dataDir, settings: [...options.settings] };
     const worker = new Worker(new URL('./pglite-worker.js', import.meta.url), { workerData: data });
-    const thread = new PgliteThread(worker);
+    const thread = new PgliteThread(worker, options.onStatement);
     const where = options.dataDir ? `in ${options.dataDir}` : 'in memory';
     // No deadline: a first start creates the database, which takes minutes on a busy small machine. A
     // start that fails answers with PostgreSQL's reason, and a thread that dies fails it through `exit`.
@@ -239,6 +244,7 @@ export class PgliteThread implements PgliteSession {
 
   #request(request: DistributiveOmit<PgliteRequest, 'id'>): Promise<unknown> {
     if (this.#broken) return Promise.reject(this.#broken);
+    if (request.op === 'query' || request.op === 'exec') this.onStatement?.(request.text);
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject });

@@ -16,6 +16,7 @@ import {
   type LatestResponse,
 } from '@edgewire/protocol';
 import { type SQL, sql } from 'drizzle-orm';
+import { textArray } from '../storage/array-literal.js';
 import type { Database } from '../storage/database.js';
 import {
   HOUR_AGGREGATE,
@@ -125,8 +126,6 @@ export function resolveHistoryRequest(
 
 const at = (ms: number): SQL => sql`(timestamptz 'epoch' + ${ms}::bigint * interval '1 millisecond')`;
 const epochMs = (column: SQL): SQL => sql`(extract(epoch from ${column}) * 1000)::float8`;
-const textArray = (items: string[]): string => `{${items.map((i) => `"${i}"`).join(',')}}`;
-
 /**
  * How each aggregate is computed in two steps: partial values per bucket and piece of the range
  * (`raw` from the readings of one bucket, `rolled` from minute or hour roll-up rows), then `final`
@@ -331,10 +330,29 @@ export async function readHistory(
 
 /** Every metric `deviceId` has stored, in byte order. */
 export async function listMetrics(database: Database, deviceId: string): Promise<string[]> {
-  const rows = await database.rows<{ metric: string | null }>(sql`
-    with recursive metrics(metric) as (${metricsOf(deviceId, undefined)})
-    select metric from metrics where metric is not null`);
-  return rows.map((r) => r.metric!);
+  return (await listMetricsOfDevices(database, [deviceId])).get(deviceId)!;
+}
+
+/**
+ * Every metric each device of `deviceIds` has stored, in byte order, in one statement: a fleet
+ * reconnecting after a restart asks for thousands of devices' metrics at once (see `MetricLimit`).
+ */
+export async function listMetricsOfDevices(
+  database: Database,
+  deviceIds: readonly string[],
+): Promise<Map<string, string[]>> {
+  const metrics = new Map<string, string[]>(deviceIds.map((id) => [id, []]));
+  if (metrics.size === 0) return metrics;
+  const rows = await database.rows<{ device: string; metric: string }>(sql`
+    select d.id as device, m.metric
+    from unnest(${textArray([...metrics.keys()])}::text[]) d(id)
+    cross join lateral (
+      with recursive metrics(metric) as (${metricsOf(sql`d.id`, undefined)})
+      select metric from metrics where metric is not null
+    ) m
+    order by d.id, m.metric`);
+  for (const r of rows) metrics.get(r.device)?.push(r.metric);
+  return metrics;
 }
 
 /** The newest reading of every metric of a device. */

@@ -5,11 +5,9 @@
  */
 import { type SQL, sql } from 'drizzle-orm';
 import type { TelemetryBatch } from '../ingest/telemetry-sink.js';
+import { arrayLiteral, quoted } from '../storage/array-literal.js';
 import type { Database } from '../storage/database.js';
 import { ROLLUP_STATE, rollUpRawRows } from '../storage/rollups.js';
-
-/** `"text"` with `"` and `\` escaped, as an element of an array literal. */
-const quoted = (text: string): string => `"${text.replace(/["\\]/g, '\\$&')}"`;
 
 interface Columns {
   times: string[];
@@ -34,8 +32,6 @@ function toColumns(batches: readonly TelemetryBatch[]): Columns {
   return columns;
 }
 
-const literal = (items: string[]): string => `{${items.join(',')}}`;
-
 /**
  * The driver's own error under drizzle's wrapper, whose message repeats the whole statement and all its
  * parameters (every reading of the flush): fit for a log line, with the SQLSTATE or socket error code.
@@ -52,8 +48,8 @@ const UNIQUE_VIOLATION = '23505';
 /** The readings of `c` as rows (time, device_id, metric, value, unit), from five array parameters. */
 const unnested = (c: Columns): SQL => sql`
   select timestamptz 'epoch' + r.ms * interval '1 millisecond' as time, r.device_id, r.metric, r.value, r.unit
-  from unnest(${literal(c.times)}::bigint[], ${literal(c.devices)}::text[], ${literal(c.metrics)}::text[],
-              ${literal(c.values)}::float8[], ${literal(c.units)}::text[]) as r(ms, device_id, metric, value, unit)`;
+  from unnest(${arrayLiteral(c.times)}::bigint[], ${arrayLiteral(c.devices)}::text[], ${arrayLiteral(c.metrics)}::text[],
+              ${arrayLiteral(c.values)}::float8[], ${arrayLiteral(c.units)}::text[]) as r(ms, device_id, metric, value, unit)`;
 
 const INSERT = sql`insert into readings (time, device_id, metric, value, unit)`;
 
