@@ -11,7 +11,8 @@ export function count(n: number, noun: string): string {
  * `toLocaleString` with options builds a new one per call, thousands of times a second on the overview.
  */
 const fixed = [0, 1, 2].map(
-  (digits) => new Intl.NumberFormat(undefined, { minimumFractionDigits: digits, maximumFractionDigits: digits }),
+  (digits) =>
+    new Intl.NumberFormat(undefined, { minimumFractionDigits: digits, maximumFractionDigits: digits }),
 );
 
 export function formatValue(v: number): string {
