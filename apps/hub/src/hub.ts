@@ -30,6 +30,7 @@ import { MemorySlots } from './cluster/connection-slots.js';
 import { InstanceLease } from './cluster/instance-lease.js';
 import { connectRedis, createRedis, redisTargetOf } from './cluster/redis-client.js';
 import { RedisSlots } from './cluster/redis-slots.js';
+import { RedisViewerLists } from './cluster/redis-viewer-lists.js';
 import { ConfigError, type HubConfig, loadConfig } from './config.js';
 import { ConnectionManager } from './connections/connection-manager.js';
 import { FrameHandler } from './connections/frame-handler.js';
@@ -42,7 +43,7 @@ import { TelemetryIngest } from './ingest/telemetry-ingest.js';
 import type { TelemetrySink } from './ingest/telemetry-sink.js';
 import { LogSummary } from './log-summary.js';
 import { createLogger } from './logger.js';
-import { LocalPageViewers } from './operators/page-viewers.js';
+import { localViewerLists, PageViewerList } from './operators/page-viewers.js';
 import { SessionStore } from './operators/session-store.js';
 import { SignIn } from './operators/sign-in.js';
 import { SignInThrottle } from './operators/sign-in-throttle.js';
@@ -191,8 +192,6 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
       : new MemoryRetainedStore();
     cleanups.unshift(() => retained.close());
     const broker = new Broker(bus, retained);
-    // Who is looking at which device page: kept in memory, so only where this instance is the whole hub.
-    if (!redis) registry.observe(new LocalPageViewers(broker));
     const adminParts = createAdminParts(database, bus, {
       scryptLog2N: config.passwordScryptLog2N,
       presence: () => presenceOf(retained),
@@ -252,6 +251,14 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
         ? new ClusterPresence(broker, clusterState, lease, logger)
         : new LocalPresence(broker);
     cleanups.unshift(() => presence.close());
+    // Who is looking at which device page: in a cluster, each instance's part is shared in Redis.
+    const pageViewers = new PageViewerList(
+      broker,
+      clusterState && lease ? new RedisViewerLists(clusterState, lease) : localViewerLists,
+      (error) => logger.warn({ err: error.message }, 'sharing page viewers failed'),
+    );
+    registry.observe(pageViewers);
+    cleanups.unshift(async () => pageViewers.close());
     const connections = new ConnectionManager({
       registry,
       presence,

@@ -3,9 +3,19 @@
  * revocation and takeover reach connections on the other instance. Runs against the shared single Redis
  * (random key prefix) and against a real three-master Redis Cluster started for the suite.
  */
+import { pageViewersSchema, viewerTopics } from '@edgewire/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiClient } from './api-client.js';
 import { ControlledSink } from './controlled-sink.js';
-import { connect, type HubPair, refusal, startHubPair, startTestHub, type TestHub } from './hub-harness.js';
+import {
+  connect,
+  type HubPair,
+  refusal,
+  startHubPair,
+  startTestHub,
+  type TestClient,
+  type TestHub,
+} from './hub-harness.js';
 import { REDIS_SETUPS, type RedisUnderTest } from './redis-cluster.js';
 import { closedWithin, waitFor } from './wait.js';
 
@@ -18,7 +28,7 @@ describe.each(REDIS_SETUPS)('two hubs on $name', ({ start }) => {
 
   beforeAll(async () => {
     redis = await start();
-    pair = await startHubPair(redis);
+    pair = await startHubPair(redis, { passwordScryptLog2N: 15 });
     ({ a, b, shared } = pair);
   }, 60_000);
   afterAll(async () => {
@@ -64,7 +74,11 @@ describe.each(REDIS_SETUPS)('two hubs on $name', ({ start }) => {
   it("replaces a device's connection on the other instance (4009)", async () => {
     const device = await a.admin.addDevice('pi-2');
     const viewer = await a.admin.addToken({ permissions: [{ filter: 'devices/#', access: 'read' }] });
-    const watcher = (await connect(a, '/ws', { token: viewer.token, topics: 'devices/pi-2/status' })).client;
+    // Watching on the instance the device moves to, subscribed before it first connects: the presence
+    // reaches it live, on the control channel after the takeover event of the older connection, so once
+    // seen, that instance knows the older connection and will not take the newer one for a stale one.
+    const watcher = (await connect(b, '/ws', { token: viewer.token, topics: 'devices/pi-2/status' })).client;
+    await watcher.nextOfType('ack');
     const older = (await connect(a, '/ws/device/pi-2', { token: device.token })).client;
     expect((await watcher.nextOfType('msg')).payload).toMatchObject({ online: true });
     const newer = (await connect(b, '/ws/device/pi-2', { token: device.token })).client;
@@ -142,5 +156,34 @@ describe.each(REDIS_SETUPS)('two hubs on $name', ({ start }) => {
     } finally {
       await c.close();
     }
+  });
+
+  it('shows two operators on a device page each other, across instances, and drops one that leaves', async () => {
+    const password = 'correct horse battery';
+    await a.admin.addUser('ada', 'admin', password);
+    await a.admin.addUser('vic', 'viewer', password);
+    const signedIn = async (hub: TestHub, name: string) => {
+      const api = new ApiClient(hub.url);
+      await api.signIn(name, password);
+      return api;
+    };
+    const topic = viewerTopics.device('shared-page');
+    /** Reads the page's viewer lists until `expected` (earlier lists may come first). */
+    const becomes = async (page: TestClient, expected: string[]) => {
+      for (;;) {
+        const message = await page.nextOfType('msg', 5000);
+        expect(message.topic).toBe(topic);
+        const list = message.payload === null ? [] : pageViewersSchema.parse(message.payload).viewers;
+        if (JSON.stringify(list.map((v) => v.name)) === JSON.stringify(expected)) return;
+      }
+    };
+    const ada = await (await signedIn(a, 'ada')).socket({ topics: topic });
+    await becomes(ada, ['ada']);
+    const vic = await (await signedIn(b, 'vic')).socket({ topics: topic });
+    await becomes(vic, ['ada', 'vic']);
+    await becomes(ada, ['ada', 'vic']);
+    ada.close();
+    await becomes(vic, ['vic']);
+    vic.close();
   });
 });

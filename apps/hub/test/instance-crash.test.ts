@@ -1,17 +1,22 @@
 /**
  * A hub instance killed outright (SIGKILL: no goodbye, no cleanup) gives back what it held: its token's
- * connection slots and its devices' presence (offline, on `devices/{id}/status`), both within 60 s.
+ * connection slots, its devices' presence (offline, on `devices/{id}/status`) and its operators' place
+ * in the device pages' viewer lists, all within 60 s.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pageViewersSchema, type ServerFrame, viewerTopics } from '@edgewire/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { ApiClient } from './api-client.js';
 import { createTestDatabase, type TestDatabase } from './databases.js';
-import { connect, refusal, startTestHub, type TestHub } from './hub-harness.js';
+import { connect, refusal, startTestHub, type TestClient, type TestHub } from './hub-harness.js';
 import { type HubProcess, spawnHub } from './hub-process.js';
 import { REDIS_SETUPS, type RedisUnderTest } from './redis-cluster.js';
+
+type Msg = Extract<ServerFrame, { type: 'msg' }>;
 
 describe.each(REDIS_SETUPS)('on $name', ({ start }) => {
   let redis: RedisUnderTest;
@@ -46,7 +51,7 @@ describe.each(REDIS_SETUPS)('on $name', ({ start }) => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('gives back connection slots and marks its devices offline within 60 s', async () => {
+  it("gives back connection slots, marks its devices offline and drops its operators from pages' viewers within 60 s", async () => {
     const limited = await survivor.admin.addToken({
       permissions: [{ filter: 'x/#', access: 'read' }],
       maxConnections: 1,
@@ -69,11 +74,30 @@ describe.each(REDIS_SETUPS)('on $name', ({ start }) => {
     });
     expect((await watcher.nextOfType('msg')).payload).toMatchObject({ online: true });
     expect((await refusal(survivor, '/ws', { token: limited.token })).status).toBe(429);
+    // An operator on each hub has the device's page open.
+    const page = viewerTopics.device('crash-1');
+    const viewers = async (client: TestClient, expected: string[], timeoutMs = 5000) => {
+      for (;;) {
+        const { payload } = await client.next<Msg>((f) => f.type === 'msg' && f.topic === page, timeoutMs);
+        const names = payload === null ? [] : pageViewersSchema.parse(payload).viewers.map((v) => v.name);
+        if (JSON.stringify(names) === JSON.stringify(expected)) return;
+      }
+    };
+    const pageOn = async (hub: { url: string }, name: string) => {
+      await survivor.admin.addUser(name, 'viewer', 'correct horse battery');
+      const api = new ApiClient(hub.url);
+      await api.signIn(name, 'correct horse battery');
+      return api.socket({ topics: page });
+    };
+    await viewers(await pageOn(doomed, 'ada'), ['ada']);
+    const vic = await pageOn(survivor, 'vic');
+    await viewers(vic, ['ada', 'vic']);
 
     const killedAt = Date.now();
     await doomed.kill('SIGKILL');
     const offline = await watcher.nextOfType('msg', 60_000);
     expect(offline.payload).toMatchObject({ online: false });
+    await viewers(vic, ['vic'], 60_000 - (Date.now() - killedAt));
     await expect
       .poll(
         async () =>

@@ -100,11 +100,12 @@ describe.each([
 
   const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
-  const ackPosition = async (client: TestClient, filter: string) => {
+  /** The position in the `ack` of `filter`'s subscription; `answer` is what the ack says besides it. */
+  const ackPosition = async (client: TestClient, filter: string, answer: object = { ref: 's' }) => {
     const ack = await client.nextOfType('ack', 5000);
     expect(ack).toEqual({
       type: 'ack',
-      ref: 's',
+      ...answer,
       positions: { [filter]: { epoch: expect.any(String), offset: expect.any(Number) } },
     });
     return ack.positions![filter]!;
@@ -135,31 +136,48 @@ describe.each([
     expect((await back.nextOfType('msg')).payload).toMatchObject({ value: marker });
   });
 
-  it('misses nothing published on another hub after the ack, while the subscription spreads', async () => {
-    const device = await counterDevice();
-    // Someone on the device's hub already watches: its readings are recorded (given positions) there
-    // before that hub hears of the new subscriber.
-    const local = await watch(a, device.filter);
-    await ackPosition(local, device.filter);
-    const watcher = await watch(b, device.filter);
-    // Readings go out one per frame, as fast as the device's socket takes them, from before the ack
-    // until well after it: the subscription reaches the device's hub somewhere in between.
-    let sentAtAck: number | undefined;
-    let sent = 0;
-    while (sentAtAck === undefined || sent < sentAtAck + 300) {
-      sent = device.send(1);
-      if (sentAtAck === undefined && watcher.frames.some((f) => f.type === 'ack')) sentAtAck = sent - 1;
-      await new Promise((r) => setImmediate(r));
-    }
-    const start = await ackPosition(watcher, device.filter);
-    const { values: got, last } = await values(watcher, sent);
-    const firstValue = got[0]!;
-    // Whatever was sent after the ack arrived is there, in order, once each, with no position skipped.
-    expect(firstValue).toBeLessThanOrEqual(sentAtAck! + 1);
-    expect(got).toEqual(range(firstValue, sent));
-    expect(last.pos!.offset - start.offset).toBe(got.length);
-    local.close();
-  });
+  it.each([
+    { how: 'a sub', answer: { ref: 's' }, open: (filter: string) => watch(b, filter) },
+    {
+      // The history never held that position: the subscription starts from the ack's, like a plain one.
+      how: 'a sub whose since the history does not hold',
+      answer: { ref: 's', recovered: false },
+      open: (filter: string) => watch(b, filter, { epoch: 'long-gone', offset: 7 }),
+    },
+    {
+      how: 'the Topics header',
+      answer: {},
+      open: async (filter: string) =>
+        (await connect(b, '/ws', { token: viewerToken, topics: filter })).client,
+    },
+  ])(
+    'misses nothing published on another hub after the ack of $how, while the subscription spreads',
+    async ({ answer, open }) => {
+      const device = await counterDevice();
+      // Someone on the device's hub already watches: its readings are recorded (given positions) there
+      // before that hub hears of the new subscriber.
+      const local = await watch(a, device.filter);
+      await ackPosition(local, device.filter);
+      const watcher = await open(device.filter);
+      // Readings go out one per frame, as fast as the device's socket takes them, from before the ack
+      // until well after it: the subscription reaches the device's hub somewhere in between.
+      let sentAtAck: number | undefined;
+      let sent = 0;
+      while (sentAtAck === undefined || sent < sentAtAck + 300) {
+        sent = device.send(1);
+        if (sentAtAck === undefined && watcher.frames.some((f) => f.type === 'ack')) sentAtAck = sent - 1;
+        await new Promise((r) => setImmediate(r));
+      }
+      const start = await ackPosition(watcher, device.filter, answer);
+      const { values: got, last } = await values(watcher, sent);
+      const firstValue = got[0]!;
+      // Whatever was sent after the ack arrived is there, in order, once each, with no position skipped.
+      expect(firstValue).toBeLessThanOrEqual(sentAtAck! + 1);
+      expect(got).toEqual(range(firstValue, sent));
+      expect(last.pos!.offset - start.offset).toBe(got.length);
+      local.close();
+    },
+  );
 
   it('replays what a subscriber missed, then continues live, with no gap and no duplicate', async () => {
     const device = await counterDevice();

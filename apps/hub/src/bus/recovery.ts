@@ -6,7 +6,8 @@
  * that position (published elsewhere before the interest arrived there) is replayed, like the missed
  * messages of a `since`, and the held live messages follow, less those the replay carried. So the client
  * sees no gap and no duplicate, and the `ack`'s `positions` are a valid `since` for its next connection.
- * Filters not recovered from `since` get their retained messages, as a plain `sub` would.
+ * Filters not recovered from `since` are served as by a plain `sub`: their retained messages, and the
+ * replay from the new position. The `Topics` header's subscriptions come through here too, as a `sub`.
  */
 import type { SubFrame } from '@edgewire/protocol';
 import type { Connection } from '../connections/connection.js';
@@ -19,7 +20,8 @@ const positionKey = (pos: StreamPosition) => `${pos.offset}@${pos.epoch}`;
 /** How `Recoveries` subscribes and serves retained messages, through the frame handler. */
 export interface SubscribeSteps {
   subscribe(filter: string): void;
-  sendRetained(filters: readonly string[]): void;
+  /** Sends the retained messages of `filters`, except those `skip` names; returns those it sent. */
+  sendRetained(filters: readonly string[], skip: (message: BusMessage) => boolean): readonly BusMessage[];
 }
 
 export class Recoveries {
@@ -58,7 +60,7 @@ export class Recoveries {
         (filter) => this.bus.position(filter) as StreamPosition | undefined,
       );
       this.#ack(connection, frame, undefined, frame.filters, positions);
-      steps.sendRetained(frame.filters);
+      steps.sendRetained(frame.filters, () => false);
       return Promise.resolve();
     }
     // Without a subscription before it, this one takes effect now (its first steps are synchronous),
@@ -99,6 +101,11 @@ export class Recoveries {
     const held: BusMessage[] = [];
     this.#held.set(connection, held);
     const replayed = new Set<string>();
+    /**
+     * Topics whose retained message went out: a live retained message on one of them, held meanwhile,
+     * reached the retained store before it was read, so the client has it or a later one already.
+     */
+    let served: ReadonlySet<string> = new Set();
     try {
       for (const filter of frame.filters) steps.subscribe(filter);
       // Asked at once, while the interest change is still to be sent: it then goes out asking the other
@@ -117,16 +124,10 @@ export class Recoveries {
         ),
       );
       await confirmed;
-      const asked = frame.filters.flatMap((filter, i) => {
-        const from = since[filter] ?? positions[i];
-        return from ? [{ filter, from, missed: filter in since }] : [];
-      });
       const results = await Promise.all(
-        asked.map(({ filter, from }) => this.#recover(connection, filter, from)),
+        frame.filters.map((filter, i) => this.#catchUp(connection, filter, since[filter], positions[i])),
       );
-      const recoveredFilters = new Set(
-        asked.filter((entry, i) => entry.missed && results[i]!.recovered).map(({ filter }) => filter),
-      );
+      const recoveredFilters = new Set(frame.filters.filter((_, i) => results[i]!.recovered));
       this.#ack(
         connection,
         frame,
@@ -134,18 +135,25 @@ export class Recoveries {
         frame.filters.filter((filter) => !recoveredFilters.has(filter)),
         frame.filters.map((filter, i) => (recoveredFilters.has(filter) ? undefined : positions[i])),
       );
-      steps.sendRetained(frame.filters.filter((filter) => !recoveredFilters.has(filter)));
       const replay = results.flatMap((result) => result.messages);
-      if (asked.length > 1) replay.sort((x, y) => x.pos!.offset - y.pos!.offset);
+      if (frame.filters.length > 1) replay.sort((x, y) => x.pos!.offset - y.pos!.offset);
+      const replaying = new Set(replay.map((message) => positionKey(message.pos!)));
+      // A retained message the replay carries (it was published after the position) comes in its place.
+      const retained = steps.sendRetained(
+        frame.filters.filter((filter) => !recoveredFilters.has(filter)),
+        (message) => message.pos !== undefined && replaying.has(positionKey(message.pos)),
+      );
+      served = new Set(retained.map((message) => message.topic));
       for (const message of replay) {
         const key = positionKey(message.pos!);
         if (replayed.has(key)) continue;
         replayed.add(key);
         connection.send(msgFrame(message), 'msg');
       }
-      const reached = asked.flatMap(({ filter, from }, i) =>
-        results[i]!.recovered ? [[streamOfFilter(filter)!, from] as const] : [],
-      );
+      const reached = frame.filters.flatMap((filter, i) => {
+        const from = results[i]!.from;
+        return from ? [[streamOfFilter(filter)!, from] as const] : [];
+      });
       this.#raiseFloors(connection, [
         ...reached,
         ...replay.map((message) => [streamOf(message.topic), message.pos!] as const),
@@ -153,7 +161,8 @@ export class Recoveries {
     } finally {
       this.#held.delete(connection);
       for (const message of held) {
-        if (this.fresh(connection, message)) connection.send(msgFrame(message), 'msg');
+        if (!(message.retain && served.has(message.topic)) && this.fresh(connection, message))
+          connection.send(msgFrame(message), 'msg');
       }
     }
   }
@@ -169,6 +178,28 @@ export class Recoveries {
       const floor = floors.get(stream);
       if (!floor || floor.epoch !== pos.epoch || floor.offset < pos.offset) floors.set(stream, pos);
     }
+  }
+
+  /**
+   * What `filter` replays: the messages after `since` when the history still holds them (`recovered`);
+   * otherwise those after `fresh`, the position the `ack` gives, recorded while the subscription spread
+   * to the other instances. Without either, nothing. `from` is where the replay started, if it did.
+   */
+  async #catchUp(
+    connection: Connection,
+    filter: string,
+    since: StreamPosition | undefined,
+    fresh: StreamPosition | undefined,
+  ): Promise<{ recovered: boolean; from?: StreamPosition; messages: readonly BusMessage[] }> {
+    if (since) {
+      const missed = await this.#recover(connection, filter, since);
+      if (missed.recovered) return { recovered: true, from: since, messages: missed.messages };
+    }
+    if (!fresh) return { recovered: false, messages: [] };
+    const spread = await this.#recover(connection, filter, fresh);
+    return spread.recovered
+      ? { recovered: false, from: fresh, messages: spread.messages }
+      : { recovered: false, messages: [] };
   }
 
   #recover(connection: Connection, filter: string, since: StreamPosition): Promise<Recovery> {

@@ -295,7 +295,7 @@ export class RedisBus implements Bus {
   /** Sends what this turn gathered: history appends first (they give positions), then inboxes and broadcasts. */
   #flush(): void {
     this.#flushScheduled = false;
-    for (const [stream, batch] of this.#toRecord) this.#record(stream, batch);
+    if (this.#toRecord.size > 0) this.#record(this.#toRecord);
     this.#toRecord.clear();
     for (const [instance, inbox] of this.#inboxes) {
       if (inbox.messages?.length === 0) delete inbox.messages;
@@ -309,22 +309,28 @@ export class RedisBus implements Bus {
     this.#flushInterest();
   }
 
-  #record(stream: string, batch: BusMessage[]): void {
+  #record(batches: ReadonlyMap<string, readonly BusMessage[]>): void {
     if (this.#publisher.status !== 'ready') {
-      this.#unrecorded.add(stream);
-      for (const message of batch) this.#dispatch(message);
+      for (const [stream, batch] of batches) this.#unrecordable([stream], batch);
       return;
     }
-    this.#history.append(stream, batch).then(
-      (positioned) => {
-        for (const message of positioned) this.#dispatch(message);
-      },
-      (error: Error) => {
-        this.#warn(error, 'recording history failed; delivering without positions');
-        this.#unrecorded.add(stream);
-        for (const message of batch) this.#dispatch(message);
-      },
-    );
+    for (const { streams, messages, positioned } of this.#history.append(batches)) {
+      positioned.then(
+        (recorded) => {
+          for (const message of recorded) this.#dispatch(message);
+        },
+        (error: Error) => {
+          this.#warn(error, 'recording history failed; delivering without positions');
+          this.#unrecordable(streams, messages);
+        },
+      );
+    }
+  }
+
+  /** Delivers messages that could not be recorded; their streams restart once Redis is back. */
+  #unrecordable(streams: readonly string[], messages: readonly BusMessage[]): void {
+    for (const stream of streams) this.#unrecorded.add(stream);
+    for (const message of messages) this.#dispatch(message);
   }
 
   #restartUnrecorded(): void {

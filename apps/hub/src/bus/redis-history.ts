@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { matches } from '@edgewire/protocol';
-import type { RedisClient } from '../cluster/redis-client.js';
+import { isCluster, type RedisClient } from '../cluster/redis-client.js';
 import {
   type BusMessage,
   type HistoryLimits,
@@ -17,39 +17,63 @@ import {
 import { streamOfFilter } from './streams.js';
 
 /**
- * The stream's epoch and last offset (ARGV: size, ttl ms, a fresh epoch). A stream never started, or
- * whose entries or metadata were lost, starts over under the fresh epoch at offset 0.
+ * `current(log, meta, fresh, ttl)`: the stream's epoch and last offset. A stream never started, or whose
+ * entries or metadata were lost, starts over under the fresh epoch at offset 0.
  */
 const CURRENT = `
-local epoch = redis.call('HGET', KEYS[2], 'epoch')
-local offset = tonumber(redis.call('HGET', KEYS[2], 'offset') or '0')
-if (not epoch) or (offset > 0 and redis.call('EXISTS', KEYS[1]) == 0) then
-  epoch = ARGV[3]
-  offset = 0
-  redis.call('DEL', KEYS[1])
-  redis.call('HSET', KEYS[2], 'epoch', epoch, 'offset', 0)
-end
-redis.call('PEXPIRE', KEYS[2], ARGV[2])`;
+local function current(log, meta, fresh, ttl)
+  local epoch = redis.call('HGET', meta, 'epoch')
+  local offset = tonumber(redis.call('HGET', meta, 'offset') or '0')
+  if (not epoch) or (offset > 0 and redis.call('EXISTS', log) == 0) then
+    epoch = fresh
+    offset = 0
+    redis.call('DEL', log)
+    redis.call('HSET', meta, 'epoch', epoch, 'offset', 0)
+  end
+  redis.call('PEXPIRE', meta, ttl)
+  return epoch, offset
+end`;
 
-/** Returns {epoch, offset}: where a subscriber starts. */
+/** KEYS: log, meta; ARGV: ttl ms, a fresh epoch. Returns {epoch, offset}: where a subscriber starts. */
 const POSITION = `${CURRENT}
-return {epoch, offset}`;
+return {current(KEYS[1], KEYS[2], ARGV[2], ARGV[1])}`;
 
-/** Appends ARGV[4..] to the stream, numbering them after the last offset. Returns {epoch, first offset}. */
+/**
+ * Appends to several streams at once, numbering each one's messages after its last offset. KEYS: log and
+ * meta of each stream; ARGV: size, ttl ms, then a fresh epoch and a message count per stream, then the
+ * messages of every stream in that order. Returns {epoch, first offset} per stream, flattened.
+ */
 const APPEND = `${CURRENT}
-local count = #ARGV - 3
-local first = redis.call('HINCRBY', KEYS[2], 'offset', count) - count + 1
-for i = 4, #ARGV do
-  redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], '0-' .. (first + i - 4), 'm', ARGV[i])
+local streams = #KEYS / 2
+local next = 3 + 2 * streams
+local out = {}
+for s = 1, streams do
+  local log, meta = KEYS[2 * s - 1], KEYS[2 * s]
+  local count = tonumber(ARGV[2 + 2 * s])
+  local epoch = current(log, meta, ARGV[1 + 2 * s], ARGV[2])
+  local first = redis.call('HINCRBY', meta, 'offset', count) - count + 1
+  for i = 0, count - 1 do
+    redis.call('XADD', log, 'MAXLEN', ARGV[1], '0-' .. (first + i), 'm', ARGV[next + i])
+  end
+  next = next + count
+  redis.call('PEXPIRE', log, ARGV[2])
+  out[2 * s - 1] = epoch
+  out[2 * s] = first
 end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return {epoch, first}`;
+return out`;
 
 type StoredMessage = Omit<BusMessage, 'pos'>;
 
-type Script = (...args: string[]) => Promise<[string, number]>;
+type Script = (...args: Array<string | number>) => Promise<Array<string | number>>;
 /** The scripts, defined on the client: sent by EVALSHA, so neither this hub nor Redis handles their text per call. */
 type ScriptedClient = RedisClient & { edgewireHistoryAppend: Script; edgewireHistoryPosition: Script };
+
+/** Streams appended by one script call, and their messages with positions once it answered. */
+export interface Appended {
+  readonly streams: readonly string[];
+  readonly messages: readonly BusMessage[];
+  readonly positioned: Promise<BusMessage[]>;
+}
 
 /**
  * Each call offers the epoch a stream starts over with, should it need to: unique across instances by
@@ -67,30 +91,63 @@ export class RedisHistory {
     private readonly prefix: string,
     private readonly limits: HistoryLimits,
   ) {
-    redis.defineCommand('edgewireHistoryAppend', { numberOfKeys: 2, lua: APPEND });
+    redis.defineCommand('edgewireHistoryAppend', { lua: APPEND });
     redis.defineCommand('edgewireHistoryPosition', { numberOfKeys: 2, lua: POSITION });
     this.#scripts = redis as ScriptedClient;
   }
 
-  /** Appends `messages` (all of `stream`) and returns them with their positions. */
-  async append(stream: string, messages: readonly BusMessage[]): Promise<BusMessage[]> {
-    const stored = messages.map(({ topic, payload, ts, retain }) =>
-      JSON.stringify({ topic, payload, ts, retain } satisfies StoredMessage),
+  /**
+   * Appends each stream's messages and gives them their positions: all streams in one script call on a
+   * single Redis (one round trip per flush, however many devices it carries); one call per stream on a
+   * Redis Cluster, whose scripts may only touch keys of one slot.
+   */
+  append(batches: ReadonlyMap<string, readonly BusMessage[]>): Appended[] {
+    const all = [...batches];
+    const groups = isCluster(this.redis) ? all.map((batch) => [batch]) : [all];
+    return groups.map((group) => ({
+      streams: group.map(([stream]) => stream),
+      messages: group.flatMap(([, messages]) => messages),
+      positioned: this.#append(group),
+    }));
+  }
+
+  async #append(group: ReadonlyArray<readonly [string, readonly BusMessage[]]>): Promise<BusMessage[]> {
+    const keys: string[] = [];
+    const counts: Array<string | number> = [];
+    const stored: string[] = [];
+    for (const [stream, messages] of group) {
+      const { log, meta } = this.#keys(stream);
+      keys.push(log, meta);
+      counts.push(freshEpoch(), messages.length);
+      for (const { topic, payload, ts, retain } of messages)
+        stored.push(JSON.stringify({ topic, payload, ts, retain } satisfies StoredMessage));
+    }
+    const { size, ttlMs } = this.limits;
+    const answer = await this.#scripts.edgewireHistoryAppend(
+      keys.length,
+      ...keys,
+      size,
+      ttlMs,
+      ...counts,
+      ...stored,
     );
-    const [epoch, first] = await this.#run(this.#scripts.edgewireHistoryAppend, stream, stored);
-    return messages.map((message, i) => ({ ...message, pos: { epoch, offset: first + i } }));
+    return group.flatMap(([, messages], s) => {
+      const epoch = String(answer[2 * s]);
+      const first = Number(answer[2 * s + 1]);
+      return messages.map((message, i) => ({ ...message, pos: { epoch, offset: first + i } }));
+    });
   }
 
   /** The position of the stream's last message (offset 0 before the first), starting its history if needed. */
   async position(stream: string): Promise<StreamPosition> {
-    const [epoch, offset] = await this.#run(this.#scripts.edgewireHistoryPosition, stream, []);
-    return { epoch, offset };
-  }
-
-  #run(script: Script, stream: string, stored: readonly string[]): Promise<[string, number]> {
     const { log, meta } = this.#keys(stream);
-    const { size, ttlMs } = this.limits;
-    return script.call(this.#scripts, log, meta, String(size), String(ttlMs), freshEpoch(), ...stored);
+    const [epoch, offset] = await this.#scripts.edgewireHistoryPosition(
+      log,
+      meta,
+      this.limits.ttlMs,
+      freshEpoch(),
+    );
+    return { epoch: String(epoch), offset: Number(offset) };
   }
 
   /** Drops the stream's history: recording it again starts a new epoch. */

@@ -101,10 +101,7 @@ export class ConnectionManager {
       heartbeatSec: this.options.heartbeatSec,
       permissions: identity.permissions,
     });
-    // The handshake checked the per-connection limits; what the token's other connections hold may still refuse them.
-    const overLimit = frames.subscribeWithinLimits(connection, handshake.topics);
-    if (overLimit === null) frames.sendRetained(connection, handshake.topics);
-    else connection.sendError('too_large', `Topics: ${overLimit}`);
+    frames.subscribeAtConnect(connection, handshake.topics);
     if (identity.deviceId !== undefined) {
       frames.deviceConnected(connection);
       this.options.presence.set(identity.deviceId, true);

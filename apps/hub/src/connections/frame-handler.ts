@@ -6,6 +6,7 @@
 import { type PubFrame, parseClientFrame, type SubFrame, type UnsubFrame } from '@edgewire/protocol';
 import type { RawData } from 'ws';
 import type { Broker } from '../broker.js';
+import type { BusMessage } from '../bus/bus.js';
 import { msgFrame } from '../bus/local-fanout.js';
 import type { Recoveries } from '../bus/recovery.js';
 import type { TelemetryIngest } from '../ingest/telemetry-ingest.js';
@@ -82,25 +83,33 @@ export class FrameHandler {
   }
 
   /**
-   * Subscribes `connection` to `filters` when they fit its subscription limits (and its token's);
-   * otherwise subscribes to none of them and returns why, in words for an `error` frame.
+   * The `Topics` header's filters (already checked against the token's grants and the per-connection
+   * limits), subscribed as a `sub` frame without `id` would be: an `ack` with their positions, then the
+   * retained messages, live messages without a gap across hub instances. What the token's other
+   * connections hold may still refuse them: then none is subscribed and an `error` says why.
    */
-  subscribeWithinLimits(connection: Connection, filters: readonly string[]): string | null {
-    const refusal = this.#overLimit(connection, filters);
-    if (refusal === null) for (const filter of filters) this.registry.subscribe(connection, filter);
-    return refusal;
+  subscribeAtConnect(connection: Connection, filters: readonly string[]): void {
+    if (filters.length === 0) return;
+    const overLimit = this.#overLimit(connection, filters);
+    if (overLimit === null) this.#settle(connection, { type: 'sub', filters: [...filters] });
+    else connection.sendError('too_large', `Topics: ${overLimit}`);
   }
 
-  /** Delivers the retained messages matching `filters`, each topic once. */
-  sendRetained(connection: Connection, filters: readonly string[]): void {
-    const seen = new Set<string>();
+  /** Delivers the retained messages matching `filters` (but those `skip` names), each topic once; returns them. */
+  #sendRetained(
+    connection: Connection,
+    filters: readonly string[],
+    skip: (message: BusMessage) => boolean,
+  ): BusMessage[] {
+    const sent = new Map<string, BusMessage>();
     for (const filter of filters) {
       for (const message of this.broker.retained.matching(filter)) {
-        if (seen.has(message.topic)) continue;
-        seen.add(message.topic);
+        if (sent.has(message.topic) || skip(message)) continue;
+        sent.set(message.topic, message);
         connection.send(msgFrame(message, true), 'msg');
       }
     }
+    return [...sent.values()];
   }
 
   #invalid(connection: Connection, problem: string, ref?: string | number): void {
@@ -168,10 +177,14 @@ export class FrameHandler {
       }
       return;
     }
+    this.#settle(connection, frame);
+  }
+
+  #settle(connection: Connection, frame: SubFrame): void {
     this.recoveries
       .subscribe(connection, frame, {
         subscribe: (filter) => this.registry.subscribe(connection, filter),
-        sendRetained: (filters) => this.sendRetained(connection, filters),
+        sendRetained: (filters, skip) => this.#sendRetained(connection, filters, skip),
       })
       .catch((error: unknown) => {
         connection.log.error({ err: error }, 'subscribing failed');

@@ -6,9 +6,8 @@
  * list is published retained on the same topic: a page that opens gets it at once, and every change
  * reaches the pages already open.
  *
- * In memory, for one hub instance. In a cluster each instance would publish only its own operators over
- * the others' list, so the hub does not keep viewers there: that needs the joins kept in Redis (a hash
- * per device, entries under each instance's lease, swept like device presence in presence.ts).
+ * Each instance knows its own connections; `ViewerLists` joins them: on one instance they are the whole
+ * list, in a cluster each instance shares its part in Redis (`RedisViewerLists`) and publishes the join.
  */
 import { type PageViewers, viewerTopics } from '@edgewire/protocol';
 import type { Broker } from '../broker.js';
@@ -18,6 +17,26 @@ import type { JsonValue } from '../json.js';
 
 const PREFIX = viewerTopics.device('');
 
+/** One operator looking at a page, since when (epoch ms). */
+export interface Viewer {
+  readonly name: string;
+  readonly since: number;
+}
+
+/** Where each instance's viewers of a device meet. */
+export interface ViewerLists {
+  /** Records this instance's viewers of `deviceId` (none: forgets them); returns every instance's. */
+  share(deviceId: string, mine: readonly Viewer[]): Promise<readonly Viewer[]>;
+  /** In a cluster: forgets the viewers of instances that vanished, and returns their devices. */
+  sweep?(): Promise<string[]>;
+}
+
+/** One instance: its viewers are all there are. */
+export const localViewerLists: ViewerLists = { share: async (_deviceId, mine) => mine };
+
+/** How often a cluster instance drops vanished instances' viewers and re-checks its own pages' lists. */
+const SWEEP_MS = 5_000;
+
 /** The device whose page `filter` watches, for an exact `$viewers/devices/{id}` filter. */
 function deviceOf(filter: string): string | undefined {
   if (!filter.startsWith(PREFIX)) return undefined;
@@ -25,14 +44,38 @@ function deviceOf(filter: string): string | undefined {
   return id === '' || id.includes('/') || id.includes('+') || id.includes('#') ? undefined : id;
 }
 
-export class LocalPageViewers implements SubscriptionObserver {
-  /** Per device: each looking connection, with its operator and since when. */
-  readonly #looking = new Map<string, Map<string, { name: string; since: number }>>();
-  readonly #changed = new Set<string>();
-  /** What was last published per device, so that a change nobody can see (a second window) sends nothing. */
-  readonly #published = new Map<string, string>();
+/** Each operator once (their earliest window), longest-looking first. */
+export function joinViewers(deviceId: string, viewers: readonly Viewer[]): PageViewers {
+  const earliest = new Map<string, number>();
+  for (const { name, since } of viewers) earliest.set(name, Math.min(since, earliest.get(name) ?? since));
+  const list = [...earliest]
+    .sort(([a, x], [b, y]) => x - y || a.localeCompare(b))
+    .map(([name, since]) => ({ name, since: new Date(since).toISOString() }));
+  return { device: deviceId, viewers: list };
+}
 
-  constructor(private readonly broker: Broker) {}
+export class PageViewerList implements SubscriptionObserver {
+  /** Per device: each looking connection, with its operator and since when. */
+  readonly #looking = new Map<string, Map<string, Viewer>>();
+  readonly #changed = new Set<string>();
+  /** What this instance last published per device; the retained copy may not have come back yet. */
+  readonly #published = new Map<string, string>();
+  readonly #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly lists: ViewerLists = localViewerLists,
+    private readonly onError: (error: Error) => void = () => {},
+  ) {
+    if (lists.sweep) {
+      this.#timer = setInterval(() => void this.#sweep(), SWEEP_MS);
+      this.#timer.unref();
+    }
+  }
+
+  close(): void {
+    clearInterval(this.#timer);
+  }
 
   subscribed(connection: Connection, filter: string): void {
     const deviceId = deviceOf(filter);
@@ -55,16 +98,38 @@ export class LocalPageViewers implements SubscriptionObserver {
     this.#change(deviceId!);
   }
 
-  /** The operators looking at `deviceId`'s page, each once, longest-looking first. */
-  of(deviceId: string): PageViewers {
-    const earliest = new Map<string, number>();
-    for (const { name, since } of this.#looking.get(deviceId)?.values() ?? []) {
-      earliest.set(name, Math.min(since, earliest.get(name) ?? since));
+  /**
+   * Shares this instance's viewers of `deviceId` and publishes the joined list, unless it is the one
+   * retained already (a second window of an operator already listed sends nothing).
+   */
+  async refresh(deviceId: string): Promise<void> {
+    const mine = joinViewers(deviceId, [...(this.#looking.get(deviceId)?.values() ?? [])]).viewers.map(
+      ({ name, since }) => ({ name, since: Date.parse(since) }),
+    );
+    const list = joinViewers(deviceId, await this.lists.share(deviceId, mine));
+    const topic = viewerTopics.device(deviceId);
+    // Nobody looking: the retained list goes, rather than staying as an empty one per device ever seen.
+    const payload = list.viewers.length > 0 ? (list as unknown as JsonValue) : null;
+    const text = JSON.stringify(payload);
+    const retained = JSON.stringify(this.broker.retained.matching(topic)[0]?.payload ?? null);
+    if (text === retained && text === (this.#published.get(deviceId) ?? 'null')) return;
+    if (payload === null) this.#published.delete(deviceId);
+    else this.#published.set(deviceId, text);
+    this.broker.publish(topic, payload, true);
+  }
+
+  /**
+   * Drops vanished instances' viewers, and re-publishes the lists that changed: theirs, and those of the
+   * pages open here, in case two instances' lists of one moment crossed on their way (the later change
+   * delivered first).
+   */
+  async #sweep(): Promise<void> {
+    try {
+      const devices = new Set([...((await this.lists.sweep?.()) ?? []), ...this.#looking.keys()]);
+      await Promise.all([...devices].map((deviceId) => this.refresh(deviceId)));
+    } catch (error) {
+      this.onError(error as Error);
     }
-    const viewers = [...earliest]
-      .sort(([a, x], [b, y]) => x - y || a.localeCompare(b))
-      .map(([name, since]) => ({ name, since: new Date(since).toISOString() }));
-    return { device: deviceId, viewers };
   }
 
   /**
@@ -77,16 +142,7 @@ export class LocalPageViewers implements SubscriptionObserver {
   }
 
   readonly #publish = (): void => {
-    for (const deviceId of this.#changed) {
-      const list = this.of(deviceId);
-      const text = JSON.stringify(list);
-      if (this.#published.get(deviceId) === text) continue;
-      // Nobody looking: the retained list goes, rather than staying as an empty one per device ever seen.
-      if (list.viewers.length > 0) this.#published.set(deviceId, text);
-      else this.#published.delete(deviceId);
-      const payload = list.viewers.length > 0 ? (list as unknown as JsonValue) : null;
-      this.broker.publish(viewerTopics.device(deviceId), payload, true);
-    }
+    for (const deviceId of this.#changed) this.refresh(deviceId).catch(this.onError);
     this.#changed.clear();
   };
 }
