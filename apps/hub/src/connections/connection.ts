@@ -26,6 +26,8 @@ export interface ConnectionIdentity extends Principal {
   readonly address: string;
   /** The signed-in operator's name, for `kind` operator. */
   readonly operator?: string | undefined;
+  /** For a device: this connection's place among the device's connections (`device-generations.ts`). */
+  readonly generation?: number | undefined;
 }
 
 export interface ConnectionLimits {
