@@ -43,8 +43,11 @@ export type ControlEvent =
       readonly type: 'device-connected';
       readonly deviceId: string;
       readonly connId: string;
-      /** Orders the device's connections (`device-generations.ts`): the event may arrive late. */
-      readonly generation: number;
+      /**
+       * Orders the device's connections (`device-generations.ts`): the event may arrive late. Absent from
+       * hubs of earlier versions (during a rolling upgrade), whose connections count as newest, as before.
+       */
+      readonly generation?: number;
     }
   /** The device's readings up to `seq` are stored: its live connection, wherever it is, gets the ack. */
   | { readonly type: 'telemetry-committed'; readonly deviceId: string; readonly seq: number };

@@ -160,7 +160,8 @@ export class ConnectionManager {
         // after this instance took the device over (the older one's instance hears of that and closes it).
         const local = registry.device(event.deviceId);
         if (!local || local.id === event.connId) return;
-        if (isNewer(event, orderOf(local))) {
+        const { connId, generation } = event;
+        if (generation === undefined || isNewer({ connId, generation }, orderOf(local))) {
           local.replaced = true;
           local.close(CloseCode.replaced, 'replaced by a newer connection of this device');
         } else {
