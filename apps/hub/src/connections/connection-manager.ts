@@ -8,13 +8,14 @@ import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type { AcceptedHandshake } from '../auth/handshake.js';
 import type { Bus, ControlEvent } from '../bus/bus.js';
+import { isNewer } from '../cluster/device-generations.js';
 import type { DevicePresence } from '../presence.js';
 import type { HubStats } from '../stats.js';
 import { CloseCode } from './close-codes.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import { CredentialChanges, predates } from './credential-changes.js';
 import type { FrameHandler } from './frame-handler.js';
-import type { ConnectionRegistry } from './registry.js';
+import { type ConnectionRegistry, orderOf } from './registry.js';
 import { WriteCoalescer } from './write-coalescer.js';
 
 /** setTimeout cannot wait longer than this; a later expiry is re-armed in steps. */
@@ -46,7 +47,7 @@ export class ConnectionManager {
   constructor(private readonly options: ConnectionManagerOptions) {}
 
   accept(socket: WebSocket, transport: Socket, handshake: AcceptedHandshake): Connection {
-    const { registry, bus, frames, stats, logger, limits } = this.options;
+    const { registry, frames, stats, logger, limits } = this.options;
     const { identity } = handshake;
     const id = randomBytes(8).toString('hex');
     const log = logger.child(
@@ -54,11 +55,13 @@ export class ConnectionManager {
     );
     const connection = new Connection(id, identity, socket, transport, this.#coalescer, log, limits, stats);
     const replaced = registry.add(connection);
-    replaced?.close(CloseCode.replaced, 'replaced by a newer connection of this device');
+    // A newer connection of the device finished its handshake here first: this one goes at once (below).
+    const superseded = replaced === connection;
+    if (!superseded) replaced?.close(CloseCode.replaced, 'replaced by a newer connection of this device');
     const activity = this.options.deviceActivity;
     const noted = (error: unknown) => log.warn({ err: error }, 'recording device activity failed');
-    if (identity.deviceId !== undefined) {
-      bus.control({ type: 'device-connected', deviceId: identity.deviceId, connId: id });
+    if (identity.deviceId !== undefined && !superseded) {
+      this.#announce(identity.deviceId, connection);
       activity?.connected(identity.deviceId, identity.address, handshake.agentVersion).catch(noted);
     }
     log.info({ kind: identity.kind, tokenId: identity.tokenId }, 'connected');
@@ -89,6 +92,10 @@ export class ConnectionManager {
       }
     });
 
+    if (superseded) {
+      connection.close(CloseCode.replaced, 'replaced by a newer connection of this device');
+      return connection;
+    }
     if (this.#changes.missed(identity, handshake.checkedAt)) {
       // Changed after this handshake read the credentials, and heard between its check and the upgrade.
       connection.close(CloseCode.credentialsInvalidated, 'token revoked or changed');
@@ -147,14 +154,27 @@ export class ConnectionManager {
         return;
       }
       case 'device-connected': {
+        // Only a newer connection replaces this one: the announcement of an older one may arrive late,
+        // after this instance took the device over (the older one's instance hears of that and closes it).
         const local = registry.device(event.deviceId);
-        if (local && local.id !== event.connId) {
+        if (!local || local.id === event.connId) return;
+        const { connId, generation } = event;
+        if (generation === undefined || isNewer({ connId, generation }, orderOf(local))) {
           local.replaced = true;
           local.close(CloseCode.replaced, 'replaced by a newer connection of this device');
+        } else {
+          // The older one may still be open (its handshake finished after this one's announcement went out).
+          this.#announce(event.deviceId, local);
         }
         return;
       }
     }
+  }
+
+  /** Tells every instance that `connection` is the device's live one: older ones close with 4009. */
+  #announce(deviceId: string, connection: Connection): void {
+    const { connId, generation } = orderOf(connection);
+    this.options.bus.control({ type: 'device-connected', deviceId, connId, generation });
   }
 
   /** Closes every connection with 1001 for shutdown; presence is not rewritten on the way out. */

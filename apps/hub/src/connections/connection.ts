@@ -30,6 +30,8 @@ export interface ConnectionIdentity extends Principal {
   readonly operator?: string | undefined;
   /** The token's credentials version the handshake read (not for operators): see `ConnectionManager`. */
   readonly credentialsVersion?: number | undefined;
+  /** For a device: this connection's place among the device's connections (`device-generations.ts`). */
+  readonly generation?: number | undefined;
 }
 
 export interface ConnectionLimits {
