@@ -43,9 +43,15 @@ export function runTypeScript(sourceUrl, args = []) {
   runNode(['--conditions=source', '--import', tsx, fileURLToPath(sourceUrl), ...args]);
 }
 
-/** Runs a child Node with `args`, forwarding signals to it, and ends this process the way the child ended. */
+/**
+ * Runs a child Node with `args`, forwarding signals to it, and ends this process the way the child ended.
+ * The child also stops if this launcher dies without a word (exit-with-launcher.mjs).
+ */
 export function runNode(args) {
-  const child = spawn(process.execPath, args, { stdio: 'inherit' });
+  const watch = new URL('exit-with-launcher.mjs', import.meta.url).href;
+  const child = spawn(process.execPath, ['--import', watch, ...args], {
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+  });
   // The child owns the work; forward the signals systemd and terminals send so it shuts down gracefully.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
   child.on('exit', (code, signal) => {

@@ -28,7 +28,7 @@ import type { Bus } from './bus/bus.js';
 import type { HubConfig } from './config.js';
 import type { ConnectionManager } from './connections/connection-manager.js';
 import type { ConnectionRegistry } from './connections/registry.js';
-import { websocketRoutes } from './connections/websocket-routes.js';
+import { chooseSubprotocol, websocketRoutes } from './connections/websocket-routes.js';
 import { apiGuard } from './http/api-guard.js';
 import { dashboardRoutes } from './http/dashboard-routes.js';
 import { healthRoutes } from './http/health-routes.js';
@@ -111,7 +111,11 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
   });
 
   await app.register(websocket, {
-    options: { maxPayload: config.maxFrameBytes, perMessageDeflate: config.perMessageDeflate },
+    options: {
+      maxPayload: config.maxFrameBytes,
+      perMessageDeflate: config.perMessageDeflate,
+      handleProtocols: chooseSubprotocol,
+    },
     errorHandler: (error, _socket, request) => {
       // ws has already closed the socket with the right code (1009 for an oversized frame).
       if (error instanceof RangeError) HubStats.bump(stats.errors, 'too_large');

@@ -27,8 +27,10 @@ import { MemoryBus } from './bus/memory-bus.js';
 import { Recoveries } from './bus/recovery.js';
 import { RedisBus } from './bus/redis-bus.js';
 import { MemorySlots } from './cluster/connection-slots.js';
+import { LocalGenerations } from './cluster/device-generations.js';
 import { InstanceLease } from './cluster/instance-lease.js';
 import { connectRedis, createRedis, redisTargetOf } from './cluster/redis-client.js';
+import { RedisGenerations } from './cluster/redis-generations.js';
 import { RedisSlots } from './cluster/redis-slots.js';
 import { RedisViewerLists } from './cluster/redis-viewer-lists.js';
 import { ConfigError, type HubConfig, loadConfig } from './config.js';
@@ -283,11 +285,14 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
     const unlisten = await listenForRevocations(database, logger, revoke, () => tokenCache.clear());
     cleanups.unshift(unlisten);
     const slots = clusterState && lease ? new RedisSlots(clusterState, lease, logger) : new MemorySlots();
+    const generations =
+      clusterState && lease ? new RedisGenerations(clusterState, lease, logger) : new LocalGenerations();
     const sessions = new SessionStore(database, config);
     const origins = new OriginPolicy(config.allowedOrigins);
     const handshake = new Handshake(
       tokenCache,
       slots,
+      generations,
       stats,
       config,
       summarised('handshake refused', 'info', 'address'),

@@ -1,4 +1,5 @@
 /** Bad input and abuse: errors that keep the connection usable, size limit, rate limit, slow consumers, liveness. */
+import { BATCH_SUBPROTOCOL } from '@edgewire/protocol';
 import { afterEach, expect, it } from 'vitest';
 import { connect, metric, startTestHub, type TestHub } from './hub-harness.js';
 import { waitFor } from './wait.js';
@@ -84,41 +85,47 @@ it('rate-limits publishing, then closes with 4008 when it goes on', async () => 
   expect(limited).toHaveLength(3);
 });
 
-it('drops messages for a stalled subscriber, then closes it with 4008, while others keep receiving everything', async () => {
-  hub = await startTestHub({
-    maxQueuedBytes: 64 * 1024,
-    slowConsumerGraceMs: 200,
-    publishRate: 100_000,
-    publishBurst: 100_000,
-  });
-  const issued = await hub.admin.addToken({ permissions: [{ filter: 'bulk/#', access: 'readwrite' }] });
-  const stalled = (await connect(hub, '/ws', { token: issued.token, topics: 'bulk/#' })).client;
-  const healthy = (await connect(hub, '/ws', { token: issued.token, topics: 'bulk/#' })).client;
-  const publisher = (await connect(hub, '/ws', { token: issued.token })).client;
-  stalled.socket.pause();
-  let received = 0;
-  healthy.socket.on('message', () => received++);
-  const payload = 'x'.repeat(8 * 1024);
-  // The test paces itself on the healthy subscriber (a few messages in flight, far below its 64 KiB cap),
-  // so on however slow a machine only the paused one can fall behind; the kernel's socket buffers take
-  // megabytes before the hub sees any backlog, hence the loop until the hub starts dropping.
-  let sent = 0;
-  for (let round = 0; (await metric(hub, 'edgewire_dropped_messages_total')) === 0; round++) {
-    expect(round, 'the hub never dropped a message for the stalled subscriber').toBeLessThan(2000);
-    for (let i = 0; i < 4; i++, sent++) publisher.send({ type: 'pub', topic: 'bulk/x', payload });
-    await waitFor(`the healthy subscriber to receive ${sent} messages`, () => received === sent);
-  }
-  // Past the grace period the stalled subscriber is closed while the healthy one still gets everything.
-  const slowConsumerCloses = 'edgewire_policy_closes_total{cause="slow_consumer"}';
-  while ((await metric(hub, slowConsumerCloses)) === 0) {
-    for (let i = 0; i < 4; i++, sent++) publisher.send({ type: 'pub', topic: 'bulk/x', payload });
-    await waitFor(`the healthy subscriber to receive ${sent} messages`, () => received === sent);
-  }
-  stalled.socket.resume();
-  expect((await stalled.closed).code).toBe(4008);
-  expect(healthy.socket.readyState).toBe(healthy.socket.OPEN);
-  expect(received).toBe(sent);
-});
+it.each([
+  ['one frame per message', []],
+  ['batched frames', [BATCH_SUBPROTOCOL]],
+])(
+  'drops messages for a stalled subscriber (%s), then closes it with 4008, while others keep receiving everything',
+  async (_, protocols) => {
+    hub = await startTestHub({
+      maxQueuedBytes: 64 * 1024,
+      slowConsumerGraceMs: 200,
+      publishRate: 100_000,
+      publishBurst: 100_000,
+    });
+    const issued = await hub.admin.addToken({ permissions: [{ filter: 'bulk/#', access: 'readwrite' }] });
+    const stalled = (await connect(hub, '/ws', { token: issued.token, topics: 'bulk/#', protocols })).client;
+    const healthy = (await connect(hub, '/ws', { token: issued.token, topics: 'bulk/#' })).client;
+    const publisher = (await connect(hub, '/ws', { token: issued.token })).client;
+    stalled.socket.pause();
+    let received = 0;
+    healthy.socket.on('message', () => received++);
+    const payload = 'x'.repeat(8 * 1024);
+    // The test paces itself on the healthy subscriber (a few messages in flight, far below its 64 KiB cap),
+    // so on however slow a machine only the paused one can fall behind; the kernel's socket buffers take
+    // megabytes before the hub sees any backlog, hence the loop until the hub starts dropping.
+    let sent = 0;
+    for (let round = 0; (await metric(hub, 'edgewire_dropped_messages_total')) === 0; round++) {
+      expect(round, 'the hub never dropped a message for the stalled subscriber').toBeLessThan(2000);
+      for (let i = 0; i < 4; i++, sent++) publisher.send({ type: 'pub', topic: 'bulk/x', payload });
+      await waitFor(`the healthy subscriber to receive ${sent} messages`, () => received === sent);
+    }
+    // Past the grace period the stalled subscriber is closed while the healthy one still gets everything.
+    const slowConsumerCloses = 'edgewire_policy_closes_total{cause="slow_consumer"}';
+    while ((await metric(hub, slowConsumerCloses)) === 0) {
+      for (let i = 0; i < 4; i++, sent++) publisher.send({ type: 'pub', topic: 'bulk/x', payload });
+      await waitFor(`the healthy subscriber to receive ${sent} messages`, () => received === sent);
+    }
+    stalled.socket.resume();
+    expect((await stalled.closed).code).toBe(4008);
+    expect(healthy.socket.readyState).toBe(healthy.socket.OPEN);
+    expect(received).toBe(sent);
+  },
+);
 
 it('terminates a peer that ignores 3 pings in a row and marks its device offline', async () => {
   hub = await startTestHub({ heartbeatSec: 0.2 });

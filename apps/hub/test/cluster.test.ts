@@ -4,6 +4,7 @@
  * (random key prefix) and against a real three-master Redis Cluster started for the suite.
  */
 import { pageViewersSchema, viewerTopics } from '@edgewire/protocol';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from './api-client.js';
 import { ControlledSink } from './controlled-sink.js';
@@ -93,6 +94,40 @@ describe.each(REDIS_SETUPS)('two hubs on $name', ({ start }) => {
     const offline = await watcher.nextOfType('msg');
     expect(offline.payload).toMatchObject({ online: false });
     expect(Date.parse((offline.payload as { at: string }).at)).toBeGreaterThanOrEqual(closing);
+  });
+
+  it("keeps the newer connection when the older one's announcement reaches its instance late", async () => {
+    const device = await a.admin.addDevice('pi-5');
+    const marker = await a.admin.addDevice('pi-5-marker');
+    // The hubs' control channel, heard and written through one Redis node: what the test publishes
+    // reaches each instance in the order it was published.
+    const node = redis.options.redisUrl ?? `redis://${redis.options.redisClusterNodes?.[0]}`;
+    const listener = new Redis(node);
+    const writer = new Redis(node);
+    const channel = `${shared.redisPrefix}:control`;
+    const heard: string[] = [];
+    listener.on('message', (_channel: string, text: string) => heard.push(text));
+    await listener.subscribe(channel);
+    try {
+      const markerOnB = (await connect(b, '/ws/device/pi-5-marker', { token: marker.token })).client;
+      const { client: older, welcome } = await connect(a, '/ws/device/pi-5', { token: device.token });
+      const announced = await waitFor("the older connection's announcement", () =>
+        heard.find((text) => text.includes(`"connId":"${welcome.conn}"`)),
+      );
+      const newer = (await connect(b, '/ws/device/pi-5', { token: device.token })).client;
+      expect((await older.closed).code).toBe(4009);
+      // The older connection's announcement again, late: the newer connection has taken over. A forged
+      // takeover of the marker device follows it, so once the marker is closed the late one was handled.
+      await writer.publish(channel, announced);
+      const takeover = { type: 'device-connected', deviceId: 'pi-5-marker', connId: 'forged' };
+      const forged = { from: 'test', event: { ...takeover, generation: Number.MAX_SAFE_INTEGER } };
+      await writer.publish(channel, JSON.stringify(forged));
+      expect(await closedWithin(markerOnB.closed, 5000)).toBe(4009);
+      newer.send({ type: 'telemetry', seq: 1, readings: [{ metric: 'm', value: 1, ts: 1 }] });
+      expect(await newer.nextOfType('ack')).toEqual({ type: 'ack', seq: 1 });
+    } finally {
+      await Promise.all([listener.quit(), writer.quit()]);
+    }
   });
 
   it('counts maxConnections across instances', async () => {

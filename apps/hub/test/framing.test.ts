@@ -1,4 +1,5 @@
 /** Prepared frames (one buffer for all subscribers) must be valid WebSocket frames of every length class, with or without compression. */
+import { BATCH_SUBPROTOCOL } from '@edgewire/protocol';
 import { afterEach, expect, it } from 'vitest';
 import { connect, startTestHub, type TestHub } from './hub-harness.js';
 
@@ -8,11 +9,17 @@ afterEach(async () => {
   hub = undefined;
 });
 
-async function roundTrip(h: TestHub, sizes: number[], headers: Record<string, string> = {}): Promise<string> {
+async function roundTrip(
+  h: TestHub,
+  sizes: number[],
+  headers: Record<string, string> = {},
+  protocols: string[] = [],
+): Promise<string> {
   const issued = await h.admin.addToken({ permissions: [{ filter: 'big/#', access: 'readwrite' }] });
   const subscribers = await Promise.all(
     [1, 2].map(
-      async () => (await connect(h, '/ws', { token: issued.token, topics: 'big/#', headers })).client,
+      async () =>
+        (await connect(h, '/ws', { token: issued.token, topics: 'big/#', headers, protocols })).client,
     ),
   );
   const publisher = (await connect(h, '/ws', { token: issued.token })).client;
@@ -35,4 +42,12 @@ it('delivers messages intact across the 7-bit, 16-bit and 64-bit length encoding
 it('delivers through permessage-deflate when the hub enables it and the client asks for it', async () => {
   hub = await startTestHub({ perMessageDeflate: true });
   expect(await roundTrip(hub, [10, 5000])).toContain('permessage-deflate');
+});
+
+it('delivers batched frames (BATCH_SUBPROTOCOL) intact, plain and through permessage-deflate', async () => {
+  hub = await startTestHub({ maxFrameBytes: 256 * 1024 });
+  expect(await roundTrip(hub, [10, 65_480, 100_000, 70], {}, [BATCH_SUBPROTOCOL])).toBe('');
+  await hub.close();
+  hub = await startTestHub({ perMessageDeflate: true });
+  expect(await roundTrip(hub, [10, 5000, 20], {}, [BATCH_SUBPROTOCOL])).toContain('permessage-deflate');
 });

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { parseServerFrame, type ServerFrame } from '@edgewire/protocol';
+import { BATCH_SUBPROTOCOL, parseServerFrame, type ServerFrame, serverBatchSchema } from '@edgewire/protocol';
 import WebSocket from 'ws';
 import { type HubOptions, type RunningHub, startHub } from '../src/hub.js';
 import { createTestDatabase } from './databases.js';
@@ -146,19 +146,34 @@ export interface ClientOptions {
   headers?: Record<string, string>;
   /** Answer pings (the default); false plays a peer that has gone silent. */
   autoPong?: boolean;
+  /** Subprotocols offered in the handshake (`BATCH_SUBPROTOCOL` for batched frames). */
+  protocols?: string[];
 }
 
-/** A connected test client that queues what it receives. */
+/**
+ * A connected test client that queues what it receives, frame by frame: on a batched connection
+ * (`BATCH_SUBPROTOCOL`) each WebSocket message must be an array of valid frames, unpacked in order.
+ */
 export class TestClient {
   readonly frames: ServerFrame[] = [];
+  /** WebSocket messages received, and the size of each. */
+  readonly messages: number[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
   #waiters: Array<() => void> = [];
 
   constructor(readonly socket: WebSocket) {
     socket.on('message', (data) => {
-      const parsed = parseServerFrame(data.toString());
-      if (!parsed.ok) throw new Error(`hub sent an invalid frame: ${parsed.error}`);
-      this.frames.push(parsed.frame);
+      const text = data.toString();
+      this.messages.push(Buffer.byteLength(text));
+      if (socket.protocol === BATCH_SUBPROTOCOL) {
+        const parsed = serverBatchSchema.safeParse(JSON.parse(text));
+        if (!parsed.success) throw new Error(`hub sent an invalid batch: ${parsed.error.message}`);
+        this.frames.push(...parsed.data);
+      } else {
+        const parsed = parseServerFrame(text);
+        if (!parsed.ok) throw new Error(`hub sent an invalid frame: ${parsed.error}`);
+        this.frames.push(parsed.frame);
+      }
       for (const wake of this.#waiters.splice(0)) wake();
     });
     this.closed = new Promise((resolve) => {
@@ -240,7 +255,7 @@ export async function connect(
   path: string,
   options: ClientOptions = {},
 ): Promise<{ client: TestClient; welcome: Extract<ServerFrame, { type: 'welcome' }> }> {
-  const socket = new WebSocket(hub.wsUrl(path), {
+  const socket = new WebSocket(hub.wsUrl(path), options.protocols ?? [], {
     headers: headersOf(options),
     autoPong: options.autoPong ?? true,
   });

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import {
+  BATCH_SUBPROTOCOL,
   clientFrameSchemas,
   commandListSchema,
   errorCodeSchema,
@@ -16,6 +17,7 @@ import {
   parseClientFrame,
   parseServerFrame,
   presenceSchema,
+  serverBatchSchema,
   serverFrameSchema,
   unitSchema,
 } from '@edgewire/protocol';
@@ -42,6 +44,7 @@ const checkers: Record<string, (text: string) => string | undefined> = {
     const parsed = parseServerFrame(text);
     return parsed.ok ? undefined : parsed.error;
   },
+  'server-batch': (text) => schemaProblem(serverBatchSchema, text),
   presence: (text) => schemaProblem(presenceSchema, text),
   viewers: (text) => schemaProblem(pageViewersSchema, text),
   'command-list': (text) => schemaProblem(commandListSchema, text),
@@ -110,6 +113,11 @@ describe('documents every frame type, with an example and all its fields', () =>
     const missing = fields.filter((field) => !documentsField(frames, field));
     expect(missing, `${DOC} does not document these fields of "${type}" frames`).toEqual([]);
   });
+});
+
+it('documents the batched frames subprotocol by its name', () => {
+  expect(documents(section('### Batched frames'), BATCH_SUBPROTOCOL)).toBe(true);
+  expect(examples.some((e) => e.kind === 'server-batch')).toBe(true);
 });
 
 it('documents every error code', () => {

@@ -1,8 +1,10 @@
 /** SPEC "Close codes" 4003: revoked, deleted, expired or changed credentials end live connections within 1 s. */
+import postgres from 'postgres';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { CREDENTIALS_CHANNEL } from '../src/storage/migrations/0003_operators.js';
 import { createTestDatabase, type TestDatabase } from './databases.js';
 import { connect, refusal, startTestHub, type TestHub } from './hub-harness.js';
-import { closedWithin } from './wait.js';
+import { closedWithin, waitFor } from './wait.js';
 
 let testDb: TestDatabase;
 let hub: TestHub;
@@ -59,6 +61,33 @@ it('closes a connection with 4003 when its permissions change, and applies the n
   expect((await refusal(hub, '/ws', { token: issued.token, topics: 'plant/#' })).status).toBe(403);
   const { welcome } = await connect(hub, '/ws', { token: issued.token, topics: 'plant/boiler/#' });
   expect(welcome.permissions).toEqual([{ filter: 'plant/boiler/#', access: 'read' }]);
+});
+
+it("keeps a connection open when its token's creation is announced only after it connected", async () => {
+  // The database announces a new token (its permission rows) at commit, asynchronously: a client can
+  // connect with the token before a busy hub hears that. The announcements are replayed here, late.
+  const outside = postgres(testDb.url!, { max: 1, onnotice: () => {} });
+  try {
+    const heard: string[] = [];
+    await outside.listen(CREDENTIALS_CHANNEL, (payload) => heard.push(payload));
+    const issued = await hub.admin.addToken({ permissions: [{ filter: 'a/#', access: 'read' }] });
+    const ofIssued = () => heard.filter((payload) => payload.includes(issued.id));
+    await waitFor('the announcement of the new token', () => ofIssued().length > 0);
+    const { client } = await connect(hub, '/ws', { token: issued.token });
+    const witness = await hub.admin.addToken({ permissions: [{ filter: 'a/#', access: 'read' }] });
+    const watched = (await connect(hub, '/ws', { token: witness.token })).client;
+    for (const payload of ofIssued()) await outside`select pg_notify(${CREDENTIALS_CHANNEL}, ${payload})`;
+    // Announcements are handled in order: once the witness's revocation has closed it, the replayed
+    // ones before it have been handled too.
+    await outside`update tokens set revoked_at = now() where id = ${witness.id}`;
+    expect(await closedWithin(watched.closed, 1000)).toBe(4003);
+    expect(client.socket.readyState).toBe(client.socket.OPEN);
+    // A change after the connection read the token still closes it.
+    await outside`update tokens set revoked_at = now() where id = ${issued.id}`;
+    expect(await closedWithin(client.closed, 1000)).toBe(4003);
+  } finally {
+    await outside.end();
+  }
 });
 
 it('reports unknown ids to the administrator', async () => {

@@ -20,8 +20,8 @@ async function sessionStatus(wsUrl: string): Promise<number | undefined> {
 
 export const browserSocket: SocketAdapter = {
   seesPings: false,
-  open({ url }, events) {
-    const socket = new WebSocket(url);
+  open({ url, protocols }, events) {
+    const socket = new WebSocket(url, protocols);
     let opened = false;
     socket.onopen = () => {
       opened = true;
@@ -41,6 +41,9 @@ export const browserSocket: SocketAdapter = {
       });
     };
     return {
+      get protocol() {
+        return socket.protocol;
+      },
       send: (text) => socket.send(text),
       close: (code, reason) => socket.close(code, reason),
       // Browsers cannot drop a socket without a closing handshake; close() is the nearest.

@@ -13,7 +13,7 @@ function scripted() {
     seesPings: false,
     open(_options, events) {
       opened.push(events);
-      return { send: (text) => sent.push(text), close: () => {}, terminate: () => {} };
+      return { protocol: '', send: (text) => sent.push(text), close: () => {}, terminate: () => {} };
     },
   };
   const welcome = (events: SocketEvents) =>

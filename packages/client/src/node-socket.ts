@@ -4,8 +4,8 @@ import type { SocketAdapter } from './socket.js';
 
 export const nodeSocket: SocketAdapter = {
   seesPings: true,
-  open({ url, token }, events) {
-    const socket = new WebSocket(url, {
+  open({ url, token, protocols }, events) {
+    const socket = new WebSocket(url, protocols, {
       headers: token ? { authorization: `Bearer ${token}` } : {},
       // One JSON object per frame, mostly small: compression would cost more CPU than it saves.
       perMessageDeflate: false,
@@ -28,6 +28,9 @@ export const nodeSocket: SocketAdapter = {
     socket.on('error', () => {});
     socket.on('close', (code, reason) => events.onClose(code, reason.toString()));
     return {
+      get protocol() {
+        return socket.protocol;
+      },
       send: (text) => socket.send(text),
       close: (code, reason) => socket.close(code, reason),
       terminate: () => socket.terminate(),

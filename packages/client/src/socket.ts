@@ -21,6 +21,8 @@ export interface Refusal {
 }
 
 export interface SocketLike {
+  /** The subprotocol the hub chose in the handshake ('' for none); known once open. */
+  readonly protocol: string;
   send(text: string): void;
   close(code?: number, reason?: string): void;
   /** Ends the connection at once, without a closing handshake (a peer that has gone silent). */
@@ -31,6 +33,8 @@ export interface OpenSocketOptions {
   url: string;
   /** A client token, sent as `Authorization: Bearer` where the environment can send headers. */
   token?: string;
+  /** Subprotocols offered in the handshake. */
+  protocols: string[];
 }
 
 export type OpenSocket = (options: OpenSocketOptions, events: SocketEvents) => SocketLike;

@@ -5,7 +5,14 @@
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { type RunningHub, startHub } from '@edgewire/hub';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, type EdgewireClient, type Message, type StateChange } from '../src/node.js';
+import {
+  createClient,
+  EdgewireClient,
+  type Message,
+  type SocketAdapter,
+  type StateChange,
+} from '../src/node.js';
+import { nodeSocket } from '../src/node-socket.js';
 
 const FAST_BACKOFF = { initialMs: 50, maxMs: 200 };
 
@@ -158,6 +165,36 @@ describe('messaging', () => {
     ]);
     expect((await one.count(1)).map((m) => m.topic)).toEqual(['lab/a/temp']);
     expect(typeof got[0]!.ts).toBe('number');
+  });
+
+  it('asks for batched frames and unpacks them: a burst arrives complete and in order in a few WebSocket messages', async () => {
+    let socketMessages = 0;
+    const counting: SocketAdapter = {
+      seesPings: nodeSocket.seesPings,
+      open: (options, events) =>
+        nodeSocket.open(options, {
+          ...events,
+          onMessage: (text) => {
+            socketMessages++;
+            events.onMessage(text);
+          },
+        }),
+    };
+    const reader = new EdgewireClient(
+      { url: hub.url, token: await token(['burst/#', 'read']), backoff: FAST_BACKOFF },
+      counting,
+    );
+    clients.push(reader);
+    const box = inbox();
+    await reader.subscribe('burst/#', box.push).ready;
+    const writer = client(await token(['burst/#', 'readwrite']));
+    await until(writer, isOpen);
+    const before = socketMessages;
+    const COUNT = 300;
+    await Promise.all(Array.from({ length: COUNT }, (_, i) => writer.publish(`burst/${i % 3}`, { i })));
+    const got = await box.count(COUNT);
+    expect(got.map((m) => m.payload)).toEqual(Array.from({ length: COUNT }, (_, i) => ({ i })));
+    expect(socketMessages - before).toBeLessThan(COUNT / 10);
   });
 
   it("rejects a publish the token may not make with the hub's error, and an invalid topic before sending", async () => {

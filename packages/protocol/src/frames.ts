@@ -153,6 +153,9 @@ export const serverFrameSchema = z.discriminatedUnion('type', [
   errorFrameSchema,
 ]);
 
+/** A text frame from the hub on a connection that negotiated `BATCH_SUBPROTOCOL` (subprotocols.ts). */
+export const serverBatchSchema = z.array(serverFrameSchema).min(1);
+
 export type WelcomeFrame = z.output<typeof welcomeFrameSchema>;
 export type AckFrame = z.output<typeof ackFrameSchema>;
 export type MsgFrame = z.output<typeof msgFrameSchema>;

@@ -4,5 +4,6 @@ export * from './history.js';
 export * from './identity.js';
 export * from './operators.js';
 export * from './parse.js';
+export * from './subprotocols.js';
 export * from './subscription-index.js';
 export * from './topics.js';

@@ -1,17 +1,19 @@
 /**
  * A uPlot chart as an imperative island: created once per metric, fed by `invalidate()` from the
- * stream, redrawn with `setData` in an animation frame, and only when the picture changes: the live
- * window has slid by a pixel or more (a 15-minute window moves one pixel every ~0.75 s), or readings
- * arrived, at most every DATA_REDRAW_MS. Redrawing thousands of points in every frame, or for every
- * reading of a 10 Hz metric, showed nothing new and starved the page of frames. Not at all while the
- * tab is hidden. While the operator has zoomed (drag to select), new data does not move the view; a
- * double-click returns to the live window.
+ * stream, redrawn with `setData` in an animation frame (at most once per frame), and only when the
+ * picture changes: the range shown has moved by a pixel or more (a 15-minute window slides one pixel
+ * every ~0.75 s), or readings arrived, at most every DATA_REDRAW_MS. Not at all while the tab is
+ * hidden. uPlot is handed the series decimated to the plot's pixel columns (decimate.ts), into arrays
+ * allocated once, not the thousands of points the window holds. While the operator has zoomed (drag to
+ * select), new data does not move the view, and the zoomed range is decimated afresh, so zooming in
+ * shows every point; a double-click returns to the live window.
  */
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { chartColors } from '../app/theme';
 import type { MetricSeries } from '../features/device/series';
 import { cancelDraw, requestDraw } from '../live/frame-loop';
+import { decimate, decimatedLength } from './decimate';
 
 /** Shortest interval between two redraws for new readings alone (the overview's rows use the same). */
 const DATA_REDRAW_MS = 250;
@@ -24,10 +26,14 @@ export class LiveChart {
   #zoomed = false;
   #destroyed = false;
   #frames = 0;
-  /** The live window's end at the last drawing (epoch ms), and whether a reading arrived since. */
+  /** The range shown at the last drawing (epoch ms), when, and whether a reading arrived since. */
+  #drawnFrom = 0;
   #drawnTo = 0;
   #drawnAt = Number.NEGATIVE_INFINITY;
   #changed = true;
+  /** What uPlot draws: the decimated points, in arrays reused from one drawing to the next. */
+  #xs = new Float64Array(0);
+  #ys = new Float64Array(0);
   readonly #resize: ResizeObserver;
 
   constructor(host: HTMLElement, series: MetricSeries, window: () => { from: number; to: number }) {
@@ -67,7 +73,7 @@ export class LiveChart {
           ],
         },
       },
-      [series.xs, series.ys],
+      [this.#xs, this.#ys],
       host,
     );
     this.#plot.over.addEventListener('dblclick', () => {
@@ -106,30 +112,39 @@ export class LiveChart {
 
   readonly #draw = (): void => {
     if (this.#destroyed) return;
-    const { from, to } = this.#window();
-    const msPerPixel = (to - from) / Math.max(1, this.#plot.bbox.width / (window.devicePixelRatio || 1));
-    const slid = to - this.#drawnTo >= msPerPixel;
+    const { from, to } = this.shown();
+    const columns = Math.max(1, Math.round(this.#plot.bbox.width));
+    const msPerColumn = (to - from) / columns;
+    const moved =
+      Math.abs(to - this.#drawnTo) >= msPerColumn || Math.abs(from - this.#drawnFrom) >= msPerColumn;
     const fresh = this.#changed && performance.now() - this.#drawnAt >= DATA_REDRAW_MS;
-    if (!this.#zoomed && !slid && !fresh) {
-      if (!document.hidden) requestDraw(this.#draw);
-      return;
-    }
+    if (moved || fresh) this.#render(from, to, columns);
+    // The live window keeps sliding between readings, and a zoom changes the range: look again next frame.
+    if (!document.hidden) requestDraw(this.#draw);
+  };
+
+  #render(from: number, to: number, columns: number): void {
     this.#changed = false;
+    this.#drawnFrom = from;
     this.#drawnTo = to;
     this.#drawnAt = performance.now();
     this.#frames++;
-    this.#series.trim(from);
+    if (this.#xs.length < decimatedLength(columns)) {
+      this.#xs = new Float64Array(decimatedLength(columns));
+      this.#ys = new Float64Array(decimatedLength(columns));
+    }
+    const points = this.#series.points;
+    const n = decimate(points, from, to, columns, this.#xs, this.#ys);
     // What is shown and how often it was drawn, for tests and the bench to read without reaching into uPlot.
-    this.#host.dataset.points = String(this.#series.xs.length);
-    this.#host.dataset.first = String(this.#series.xs[0] ?? '');
+    const first = points.lowerBound(from);
+    this.#host.dataset.points = String(points.size - first);
+    this.#host.dataset.first = first < points.size ? String(points.timeAt(first) / 1000) : '';
     this.#host.dataset.frames = String(this.#frames);
     this.#plot.batch(() => {
-      this.#plot.setData([this.#series.xs, this.#series.ys], !this.#zoomed);
+      this.#plot.setData([this.#xs.subarray(0, n), this.#ys.subarray(0, n)], !this.#zoomed);
       if (!this.#zoomed) this.#plot.setScale('x', { min: from / 1000, max: to / 1000 });
     });
-    // While live, the window keeps sliding between readings: look again next frame.
-    if (!this.#zoomed && !document.hidden) requestDraw(this.#draw);
-  };
+  }
 
   destroy(): void {
     this.#destroyed = true;

@@ -1,10 +1,22 @@
 /** A sparkline drawn straight onto a canvas: no library, no DOM per point, one path per frame. */
 import type { Ring } from '../live/ring';
 
+/**
+ * The CSS size of a sparkline, the same for all of them (`.spark`), measured once. Reading it per
+ * drawing forced a layout of the whole overview each time, right after another row's value changed:
+ * a dozen layouts in one frame, and frames over 100 ms, with a fleet streaming.
+ */
+let size: { width: number; height: number } | undefined;
+if (typeof window !== 'undefined') {
+  window.addEventListener('resize', () => {
+    size = undefined;
+  });
+}
+
 export function drawSparkline(canvas: HTMLCanvasElement, ring: Ring | undefined, color: string): void {
   const ratio = window.devicePixelRatio || 1;
-  const width = canvas.clientWidth;
-  const height = canvas.clientHeight;
+  if (!size || size.width === 0) size = { width: canvas.clientWidth, height: canvas.clientHeight };
+  const { width, height } = size;
   if (width === 0 || height === 0) return;
   if (canvas.width !== Math.round(width * ratio)) canvas.width = Math.round(width * ratio);
   if (canvas.height !== Math.round(height * ratio)) canvas.height = Math.round(height * ratio);

@@ -22,14 +22,8 @@ import { Ring } from './ring';
 /** Points kept per metric for the overview's sparklines. */
 export const SPARK_POINTS = 120;
 
-export interface Reading {
-  metric: string;
-  t: number;
-  v: number;
-  unit: string | null;
-}
-
-type ReadingListener = (reading: Reading) => void;
+/** A live reading of one of a device's metrics, as positional arguments: nothing allocated per reading. */
+export type ReadingListener = (metric: string, t: number, v: number, unit: string | null) => void;
 
 export interface TelemetryPayload {
   value: number;
@@ -37,17 +31,24 @@ export interface TelemetryPayload {
   unit?: string;
 }
 
-export function telemetryOf(message: Message): Reading | undefined {
-  const parts = message.topic.split('/');
-  const payload = message.payload as Partial<TelemetryPayload> | null;
-  if (parts.length !== 4 || typeof payload?.value !== 'number') return undefined;
-  return {
-    metric: parts[3]!,
-    v: payload.value,
-    t: typeof payload.ts === 'number' ? payload.ts : message.ts,
-    unit: payload.unit ?? null,
-  };
+/** One telemetry topic the overview has seen, and what it keeps of it, updated in place. */
+interface TopicState {
+  deviceId: string;
+  latest: LatestValue;
+  spark: Ring;
 }
+
+const TELEMETRY = /^devices\/([^/]+)\/telemetry\/([^/]+)$/;
+
+/** The reading a telemetry message carries (its payload as it is: nothing allocated), or undefined. */
+function telemetryOf(message: Message): TelemetryPayload | undefined {
+  const payload = message.payload as Partial<TelemetryPayload> | null;
+  return typeof payload?.value === 'number' ? (payload as TelemetryPayload) : undefined;
+}
+
+/** When a reading was measured: its own `ts`, else when the hub accepted it. */
+const readingTime = (message: Message, payload: TelemetryPayload): number =>
+  typeof payload.ts === 'number' ? payload.ts : message.ts;
 
 type DeviceList = { devices: Device[] };
 
@@ -77,14 +78,17 @@ export class LiveStore {
   readonly #devices = new Map<string, Device>();
   readonly #latest = new Map<string, Map<string, LatestValue>>();
   readonly #sparks = new Map<string, Map<string, Ring>>();
-  readonly #readingListeners = new Map<string, Set<ReadingListener>>();
+  /** Per telemetry topic seen on the fleet stream: where its readings go, found with one lookup. */
+  readonly #topics = new Map<string, TopicState>();
   readonly #deviceViews = new Map<string, Set<() => void>>();
   readonly #structureListeners = new Set<() => void>();
   readonly #adminListeners = new Set<(event: AdminEvent) => void>();
   #devicesSnapshot: Device[] = [];
   #devicesError: string | undefined;
   #loaded = false;
-  readonly #fleet: Subscription;
+  /** The whole fleet's readings, while a view that shows them (the overview) holds it. */
+  #fleet: Subscription | undefined;
+  #fleetHolders = 0;
   #reloadTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #disposers: Array<() => void> = [];
 
@@ -97,13 +101,10 @@ export class LiveStore {
     this.#disposers.push(this.client.on('welcome', () => this.#scheduleReload(0)));
     const status = this.client.subscribe('devices/+/status', (m) => this.#onStatus(m));
     const admin = this.client.subscribe('$admin/#', (m) => this.#onAdmin(m));
-    // Every reading of the fleet, for the whole session: the overview is current the moment it is
-    // shown, and a device page draws from the same stream (one subscription, each reading handled once).
-    this.#fleet = this.client.subscribe('devices/+/telemetry/+', (m) => this.#onTelemetry(m));
     this.#disposers.push(
       () => status.unsubscribe(),
       () => admin.unsubscribe(),
-      () => this.#fleet.unsubscribe(),
+      () => this.#fleet?.unsubscribe(),
     );
     void this.reloadDevices();
   }
@@ -156,7 +157,9 @@ export class LiveStore {
         const latest = this.#latestOf(device.id);
         for (const value of device.latest) {
           const known = latest.get(value.metric);
-          if (!known || known.t < value.t) latest.set(value.metric, value);
+          // In place: the fleet stream's topics hold on to the objects it updates.
+          if (!known) latest.set(value.metric, { ...value });
+          else if (known.t < value.t) Object.assign(known, value);
         }
       }
       for (const id of [...this.#devices.keys()]) if (!seen.has(id)) this.#devices.delete(id);
@@ -185,17 +188,39 @@ export class LiveStore {
   // ---- streaming state ----
 
   /**
-   * Live readings of one device, to `listener` in arrival order. `ready` settles once the hub has
-   * acknowledged the stream (history is fetched after it, so that nothing falls between the two).
+   * The whole fleet's readings (latest values and sparklines), for as long as the returned function is
+   * not called. Only the overview shows them: a device page streams its own device alone rather than
+   * 5,000 readings a second of which it shows 50. Taken again after a pause, the latest values missed
+   * meanwhile come with the device list.
+   */
+  streamFleet(): () => void {
+    if (this.#fleetHolders++ === 0) {
+      this.#fleet = this.client.subscribe('devices/+/telemetry/+', (m) => this.#onTelemetry(m));
+      if (this.#loaded) this.#scheduleReload(0);
+    }
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      if (--this.#fleetHolders > 0) return;
+      this.#fleet?.unsubscribe();
+      this.#fleet = undefined;
+    };
+  }
+
+  /**
+   * Live readings of one device, to `listener` in arrival order, on a subscription of its own.
+   * `ready` settles once the hub has acknowledged the stream (history is fetched after it, so that
+   * nothing falls between the two).
    */
   watchDevice(deviceId: string, listener: ReadingListener): { ready: Promise<void>; release(): void } {
-    let listeners = this.#readingListeners.get(deviceId);
-    if (!listeners) {
-      listeners = new Set();
-      this.#readingListeners.set(deviceId, listeners);
-    }
-    listeners.add(listener);
-    return { ready: this.#fleet.ready, release: () => listeners.delete(listener) };
+    const subscription = this.client.subscribe(`devices/${deviceId}/telemetry/+`, (message) => {
+      const payload = telemetryOf(message);
+      if (!payload) return;
+      const metric = message.topic.slice(message.topic.lastIndexOf('/') + 1);
+      listener(metric, readingTime(message, payload), payload.value, payload.unit ?? null);
+    });
+    return { ready: subscription.ready, release: () => subscription.unsubscribe() };
   }
 
   /** `draw` runs in the next frame after any reading of `deviceId`. */
@@ -232,27 +257,47 @@ export class LiveStore {
   }
 
   #onTelemetry(message: Message): void {
-    const deviceId = message.topic.split('/')[1]!;
-    const reading = telemetryOf(message);
-    if (!reading) return;
+    const payload = telemetryOf(message);
+    const topic = payload && this.#topicState(message.topic);
+    if (!payload || !topic) return;
+    const t = readingTime(message, payload);
+    const latest = topic.latest;
+    if (latest.t <= t) {
+      latest.t = t;
+      latest.v = payload.value;
+      latest.unit = payload.unit ?? null;
+    }
+    topic.spark.push(t, payload.value);
+    for (const draw of this.#deviceViews.get(topic.deviceId) ?? []) requestDraw(draw);
+    // A device never seen in the list (added a moment ago in another window): fetch the list again.
+    if (this.#loaded && !this.#devices.has(topic.deviceId)) this.#scheduleReload(500);
+  }
+
+  #topicState(name: string): TopicState | undefined {
+    const known = this.#topics.get(name);
+    if (known) return known;
+    const parts = TELEMETRY.exec(name);
+    if (!parts) return undefined;
+    const [, deviceId, metric] = parts as unknown as [string, string, string];
     const latest = this.#latestOf(deviceId);
-    const known = latest.get(reading.metric);
-    if (!known || known.t <= reading.t) latest.set(reading.metric, reading);
+    let value = latest.get(metric);
+    if (!value) {
+      value = { metric, t: Number.NEGATIVE_INFINITY, v: 0, unit: null };
+      latest.set(metric, value);
+    }
     let sparks = this.#sparks.get(deviceId);
     if (!sparks) {
       sparks = new Map();
       this.#sparks.set(deviceId, sparks);
     }
-    let ring = sparks.get(reading.metric);
-    if (!ring) {
-      ring = new Ring(SPARK_POINTS);
-      sparks.set(reading.metric, ring);
+    let spark = sparks.get(metric);
+    if (!spark) {
+      spark = new Ring(SPARK_POINTS);
+      sparks.set(metric, spark);
     }
-    ring.push(reading.t, reading.v);
-    for (const listener of this.#readingListeners.get(deviceId) ?? []) listener(reading);
-    for (const draw of this.#deviceViews.get(deviceId) ?? []) requestDraw(draw);
-    // A device never seen in the list (added a moment ago in another window): fetch the list again.
-    if (this.#loaded && !this.#devices.has(deviceId)) this.#scheduleReload(500);
+    const state: TopicState = { deviceId, latest: value, spark };
+    this.#topics.set(name, state);
+    return state;
   }
 
   #onStatus(message: Message): void {

@@ -167,7 +167,8 @@ export class AdminService implements AdminApi {
   /** A new token for the device; the old one stops working and its connection closes with 4003. */
   async rotateDeviceToken(id: string): Promise<IssuedToken> {
     const issued = await this.parts.tokens.rotateDeviceToken(id);
-    this.parts.bus.control({ type: 'device-removed', deviceId: id });
+    // The old tokens' connections, not the device's: the agent may already be back with the new one.
+    for (const tokenId of issued.replaced) this.parts.bus.control({ type: 'token-invalidated', tokenId });
     await this.#changed('device', id, 'updated', 'device.rotate-token', { tokenId: issued.id });
     return { id, token: issued.token };
   }
@@ -249,7 +250,8 @@ export class AdminService implements AdminApi {
     }
     const row = await this.parts.tokens.editClientToken(id, edit, expected, async (r) => tokenView(r));
     if (edit.permissions !== undefined || edit.expiresAt !== undefined) {
-      this.parts.bus.control({ type: 'token-invalidated', tokenId: id });
+      // Connections that read the edited token (a client reconnecting at once) stay open.
+      this.parts.bus.control({ type: 'token-invalidated', tokenId: id, version: row.credentialsVersion });
     }
     await this.#changed(
       'token',
@@ -270,8 +272,8 @@ export class AdminService implements AdminApi {
 
   async setTokenPermissions(id: string, permissions: Permission[]): Promise<void> {
     checkPermissions(permissions);
-    await this.parts.tokens.setPermissions(id, permissions);
-    this.parts.bus.control({ type: 'token-invalidated', tokenId: id });
+    const version = await this.parts.tokens.setPermissions(id, permissions);
+    this.parts.bus.control({ type: 'token-invalidated', tokenId: id, version });
     await this.#changed('token', id, 'updated', 'token.edit', { permissions });
   }
 

@@ -16,6 +16,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { sessionCookie } from '../api/callers.js';
 import type { OriginPolicy } from '../api/origin.js';
 import { type ConnectionSlots, MemorySlots } from '../cluster/connection-slots.js';
+import type { DeviceGenerations } from '../cluster/device-generations.js';
 import type { ConnectionIdentity } from '../connections/connection.js';
 import { SlidingWindowCounter } from '../connections/rate-limit.js';
 import {
@@ -46,7 +47,10 @@ export interface HandshakeLimits extends HandshakeRateLimits, SubscriptionLimits
 export interface AcceptedHandshake {
   readonly identity: ConnectionIdentity;
   readonly topics: readonly string[];
-  /** When the token was looked up (epoch ms): a revocation after this must still reach the connection. */
+  /**
+   * When the token was looked up (epoch ms): a device deletion or session end heard after this must still
+   * reach the connection (a token's changes are told apart by `identity.credentialsVersion`).
+   */
   readonly checkedAt: number;
   /** From a `User-Agent: edgewire-agent/<version>` header, when the client sent one. */
   readonly agentVersion: string | undefined;
@@ -83,6 +87,7 @@ export class Handshake {
   constructor(
     private readonly tokens: TokenCache,
     private readonly slots: ConnectionSlots,
+    private readonly generations: DeviceGenerations,
     private readonly stats: HubStats,
     private readonly limits: HandshakeLimits,
     /** Refusals are logged per address: the first ones in full, then summed up per interval. */
@@ -170,6 +175,7 @@ export class Handshake {
       permissions: record.permissions as Permission[],
       expiresAt: record.expiresAt,
       address: request.ip,
+      credentialsVersion: record.credentialsVersion,
     };
     const topics = this.#topics(request, identity);
 
@@ -185,7 +191,11 @@ export class Handshake {
       HubStats.bump(this.stats.limitRefusals, 'connections_per_address');
       throw new CredentialError(429, 'too many connections from this address', SLOTS_RETRY_AFTER_SEC);
     }
-    const releaseToken = await this.slots.reserve(record.id, record.maxConnections);
+    // The generation is taken alongside the slot, so a device's handshake waits for one round trip.
+    const [releaseToken, generation] = await Promise.all([
+      this.slots.reserve(record.id, record.maxConnections),
+      deviceId === undefined ? undefined : this.generations.next(deviceId),
+    ]);
     if (!releaseToken) {
       releaseAddress();
       throw new CredentialError(429, 'maxConnections reached for this token', SLOTS_RETRY_AFTER_SEC);
@@ -199,7 +209,7 @@ export class Handshake {
     else request.raw.socket.once('close', release);
     this.tokens.noteUse(record.id, (error) => request.log.warn({ err: error }, 'recording token use failed'));
     const agentVersion = AGENT_VERSION.exec(request.headers['user-agent'] ?? '')?.[1];
-    return { identity, topics, checkedAt, agentVersion };
+    return { identity: { ...identity, generation }, topics, checkedAt, agentVersion };
   }
 
   async #operator(

@@ -9,16 +9,29 @@ import type { ControlEvent } from '../bus/bus.js';
 import type { Database } from '../storage/database.js';
 import { CREDENTIALS_CHANNEL } from '../storage/migrations/0003_operators.js';
 
-/** `token:<id>`, `device:<id>`, `session:<id>` → the control event that closes what they affect. */
-export function revocationEvent(payload: string): ControlEvent | undefined {
+/**
+ * `token:<id>:<version>`, `device:<id>`, `session:<id>` → the control event that closes what they
+ * affect; `null` for the bare `token:<id>` still sent for hubs of earlier releases (migration 0006), which
+ * always comes with its versioned twin.
+ */
+export function revocationEvent(payload: string): ControlEvent | null | undefined {
   const at = payload.indexOf(':');
   const kind = payload.slice(0, at);
   const id = payload.slice(at + 1);
   if (at <= 0 || id.length === 0) return undefined;
-  if (kind === 'token') return { type: 'token-invalidated', tokenId: id };
+  if (kind === 'token') return tokenEvent(id);
   if (kind === 'device') return { type: 'device-removed', deviceId: id };
   if (kind === 'session') return { type: 'session-ended', sessionId: id };
   return undefined;
+}
+
+const VERSIONED_TOKEN = /^([^:]+):(\d{1,15})$/;
+
+function tokenEvent(idAndVersion: string): ControlEvent | null | undefined {
+  if (!idAndVersion.includes(':')) return null;
+  const versioned = VERSIONED_TOKEN.exec(idAndVersion);
+  if (!versioned) return undefined;
+  return { type: 'token-invalidated', tokenId: versioned[1]!, version: Number(versioned[2]) };
 }
 
 /**
@@ -36,7 +49,7 @@ export function listenForRevocations(
     (payload) => {
       const event = revocationEvent(payload);
       if (event) apply(event);
-      else logger.warn({ payload }, 'unrecognised credentials notification ignored');
+      else if (event === undefined) logger.warn({ payload }, 'unrecognised credentials notification ignored');
     },
     resync,
   );

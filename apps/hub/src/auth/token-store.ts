@@ -24,6 +24,8 @@ export interface TokenRecord {
   readonly expiresAt: Date | null;
   readonly revokedAt: Date | null;
   readonly permissions: readonly Permission[];
+  /** Read with the rest: a later announced version means this record predates a change (migration 0006). */
+  readonly credentialsVersion: number;
 }
 
 /** A client token as operators see it: everything but the hash. */
@@ -77,6 +79,7 @@ export class TokenStore {
           expiresAt: row.expiresAt,
           revokedAt: row.revokedAt,
           permissions: [],
+          credentialsVersion: row.credentialsVersion,
         };
         found.set(row.hash, record);
       }
@@ -117,18 +120,20 @@ export class TokenStore {
 
   /**
    * Issues a new token for a device and deletes its old ones, in one transaction: the database then
-   * announces the old tokens (see migration 0003), which closes their connections with 4003.
+   * announces the old tokens (see migration 0003), which closes their connections with 4003. `replaced`:
+   * the old tokens' ids.
    */
-  async rotateDeviceToken(deviceId: string): Promise<IssuedToken> {
+  async rotateDeviceToken(deviceId: string): Promise<IssuedToken & { readonly replaced: string[] }> {
     const token = newToken();
     const id = newTokenId();
-    await this.database.db.transaction(async (tx) => {
+    const replaced = await this.database.db.transaction(async (tx) => {
       const [device] = await tx.select({ id: devices.id }).from(devices).where(eq(devices.id, deviceId));
       if (!device) throw new NotFoundError(`no device ${deviceId}`);
-      await tx.delete(tokens).where(eq(tokens.deviceId, deviceId));
+      const old = await tx.delete(tokens).where(eq(tokens.deviceId, deviceId)).returning({ id: tokens.id });
       await tx.insert(tokens).values({ id, hash: hashToken(token), kind: 'device', deviceId });
+      return old.map((t) => t.id);
     });
-    return { id, token };
+    return { id, token, replaced };
   }
 
   /** Every client token with its grants, newest first (never a secret: only hashes are stored). */
@@ -219,15 +224,20 @@ export class TokenStore {
     if (!row) throw new NotFoundError(`no token ${tokenId}`);
   }
 
-  /** Replaces a token's permissions. */
-  async setPermissions(tokenId: string, grants: readonly Permission[]): Promise<void> {
-    await this.database.db.transaction(async (tx) => {
+  /** Replaces a token's permissions. Returns its credentials version as they left it. */
+  async setPermissions(tokenId: string, grants: readonly Permission[]): Promise<number> {
+    return this.database.db.transaction(async (tx) => {
       const [row] = await tx.select({ id: tokens.id }).from(tokens).where(eq(tokens.id, tokenId));
       if (!row) throw new NotFoundError(`no token ${tokenId}`);
       await tx.delete(permissions).where(eq(permissions.tokenId, tokenId));
       if (grants.length > 0) {
         await tx.insert(permissions).values(grants.map((p) => ({ tokenId, ...p })));
       }
+      const [after] = await tx
+        .select({ version: tokens.credentialsVersion })
+        .from(tokens)
+        .where(eq(tokens.id, tokenId));
+      return after!.version;
     });
   }
 

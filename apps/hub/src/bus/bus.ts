@@ -24,8 +24,11 @@ export interface BusMessage {
 }
 
 export type ControlEvent =
-  /** The token was revoked or deleted, or its permissions changed: close its connections with 4003. */
-  | { readonly type: 'token-invalidated'; readonly tokenId: string }
+  /**
+   * The token was revoked or deleted, or its permissions changed: close its connections with 4003 — those
+   * whose handshake read a credentials version below `version`, or all of them when it is absent.
+   */
+  | { readonly type: 'token-invalidated'; readonly tokenId: string; readonly version?: number }
   /** The operator session ended (sign-out, removed or changed operator, expiry): close its WebSockets with 4003. */
   | { readonly type: 'session-ended'; readonly sessionId: string }
   /** Every instance reports its live connections (`connections-report`) for the operators' list. */
@@ -38,8 +41,17 @@ export type ControlEvent =
     }
   /** The device was deleted: close its connection with 4003. */
   | { readonly type: 'device-removed'; readonly deviceId: string }
-  /** `connId` is now the device's live connection: any other one, anywhere, closes with 4009. */
-  | { readonly type: 'device-connected'; readonly deviceId: string; readonly connId: string }
+  /** `connId` is now the device's live connection: any older one, anywhere, closes with 4009. */
+  | {
+      readonly type: 'device-connected';
+      readonly deviceId: string;
+      readonly connId: string;
+      /**
+       * Orders the device's connections (`device-generations.ts`): the event may arrive late. Absent from
+       * hubs of earlier versions (during a rolling upgrade), whose connections count as newest, as before.
+       */
+      readonly generation?: number;
+    }
   /** The device's readings up to `seq` are stored: its live connection, wherever it is, gets the ack. */
   | { readonly type: 'telemetry-committed'; readonly deviceId: string; readonly seq: number };
 

@@ -8,12 +8,14 @@ import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type { AcceptedHandshake } from '../auth/handshake.js';
 import type { Bus, ControlEvent } from '../bus/bus.js';
+import { isNewer } from '../cluster/device-generations.js';
 import type { DevicePresence } from '../presence.js';
 import type { HubStats } from '../stats.js';
 import { CloseCode } from './close-codes.js';
 import { Connection, type ConnectionLimits } from './connection.js';
+import { CredentialChanges, predates } from './credential-changes.js';
 import type { FrameHandler } from './frame-handler.js';
-import type { ConnectionRegistry } from './registry.js';
+import { type ConnectionRegistry, orderOf } from './registry.js';
 import { WriteCoalescer } from './write-coalescer.js';
 
 /** setTimeout cannot wait longer than this; a later expiry is re-armed in steps. */
@@ -37,19 +39,15 @@ export interface DeviceActivity {
   disconnected(deviceId: string): Promise<void>;
 }
 
-/** How long an invalidation is remembered for handshakes that were already past the token check. */
-const INVALIDATION_MEMORY_MS = 10_000;
-
 export class ConnectionManager {
   #shuttingDown = false;
-  /** Recently invalidated tokens and removed devices (key: `token:id` / `device:id`) and when. */
-  readonly #invalidated = new Map<string, number>();
+  readonly #changes = new CredentialChanges();
   readonly #coalescer = new WriteCoalescer();
 
   constructor(private readonly options: ConnectionManagerOptions) {}
 
   accept(socket: WebSocket, transport: Socket, handshake: AcceptedHandshake): Connection {
-    const { registry, bus, frames, stats, logger, limits } = this.options;
+    const { registry, frames, stats, logger, limits } = this.options;
     const { identity } = handshake;
     const id = randomBytes(8).toString('hex');
     const log = logger.child(
@@ -57,11 +55,13 @@ export class ConnectionManager {
     );
     const connection = new Connection(id, identity, socket, transport, this.#coalescer, log, limits, stats);
     const replaced = registry.add(connection);
-    replaced?.close(CloseCode.replaced, 'replaced by a newer connection of this device');
+    // A newer connection of the device finished its handshake here first: this one goes at once (below).
+    const superseded = replaced === connection;
+    if (!superseded) replaced?.close(CloseCode.replaced, 'replaced by a newer connection of this device');
     const activity = this.options.deviceActivity;
     const noted = (error: unknown) => log.warn({ err: error }, 'recording device activity failed');
-    if (identity.deviceId !== undefined) {
-      bus.control({ type: 'device-connected', deviceId: identity.deviceId, connId: id });
+    if (identity.deviceId !== undefined && !superseded) {
+      this.#announce(identity.deviceId, connection);
       activity?.connected(identity.deviceId, identity.address, handshake.agentVersion).catch(noted);
     }
     log.info({ kind: identity.kind, tokenId: identity.tokenId }, 'connected');
@@ -92,8 +92,12 @@ export class ConnectionManager {
       }
     });
 
-    if (this.#invalidatedSince(identity.tokenId, identity.deviceId, handshake.checkedAt)) {
-      // Revoked while this handshake was between its token check and the upgrade.
+    if (superseded) {
+      connection.close(CloseCode.replaced, 'replaced by a newer connection of this device');
+      return connection;
+    }
+    if (this.#changes.missed(identity, handshake.checkedAt)) {
+      // Changed after this handshake read the credentials, and heard between its check and the upgrade.
       connection.close(CloseCode.credentialsInvalidated, 'token revoked or changed');
       return connection;
     }
@@ -120,12 +124,13 @@ export class ConnectionManager {
       event.type === 'device-removed' ||
       event.type === 'session-ended'
     ) {
-      this.#remember(event);
+      this.#changes.heard(event);
     }
     switch (event.type) {
       case 'token-invalidated':
         for (const connection of registry.ofToken(event.tokenId)) {
-          connection.close(CloseCode.credentialsInvalidated, 'token revoked or changed');
+          if (predates(connection.identity, event.version))
+            connection.close(CloseCode.credentialsInvalidated, 'token revoked or changed');
         }
         return;
       case 'session-ended':
@@ -149,14 +154,27 @@ export class ConnectionManager {
         return;
       }
       case 'device-connected': {
+        // Only a newer connection replaces this one: the announcement of an older one may arrive late,
+        // after this instance took the device over (the older one's instance hears of that and closes it).
         const local = registry.device(event.deviceId);
-        if (local && local.id !== event.connId) {
+        if (!local || local.id === event.connId) return;
+        const { connId, generation } = event;
+        if (generation === undefined || isNewer({ connId, generation }, orderOf(local))) {
           local.replaced = true;
           local.close(CloseCode.replaced, 'replaced by a newer connection of this device');
+        } else {
+          // The older one may still be open (its handshake finished after this one's announcement went out).
+          this.#announce(event.deviceId, local);
         }
         return;
       }
     }
+  }
+
+  /** Tells every instance that `connection` is the device's live one: older ones close with 4009. */
+  #announce(deviceId: string, connection: Connection): void {
+    const { connId, generation } = orderOf(connection);
+    this.options.bus.control({ type: 'device-connected', deviceId, connId, generation });
   }
 
   /** Closes every connection with 1001 for shutdown; presence is not rewritten on the way out. */
@@ -165,28 +183,6 @@ export class ConnectionManager {
     for (const connection of this.options.registry.all()) {
       connection.close(CloseCode.goingAway, 'hub shutting down');
     }
-  }
-
-  #remember(
-    event: Extract<ControlEvent, { type: 'token-invalidated' | 'device-removed' | 'session-ended' }>,
-  ): void {
-    const now = Date.now();
-    for (const [key, at] of this.#invalidated)
-      if (at < now - INVALIDATION_MEMORY_MS) this.#invalidated.delete(key);
-    // A session's id stands where a token's does (`identity.tokenId`), so both share the `token:` key.
-    const key =
-      event.type === 'token-invalidated'
-        ? `token:${event.tokenId}`
-        : event.type === 'session-ended'
-          ? `token:${event.sessionId}`
-          : `device:${event.deviceId}`;
-    this.#invalidated.set(key, now);
-  }
-
-  #invalidatedSince(tokenId: string, deviceId: string | undefined, since: number): boolean {
-    const token = this.#invalidated.get(`token:${tokenId}`);
-    const device = deviceId === undefined ? undefined : this.#invalidated.get(`device:${deviceId}`);
-    return (token !== undefined && token >= since) || (device !== undefined && device >= since);
   }
 
   #armExpiry(connection: Connection): { timer: NodeJS.Timeout | undefined } {

@@ -2,17 +2,19 @@
  * One live WebSocket and everything the hub remembers about it. Outbound frames go through `send`,
  * which enforces the slow-consumer policy: past `maxQueuedBytes` of unsent data messages are dropped
  * (and counted), and a socket that stays over the cap for `graceMs` is closed with 4008, so a stalled
- * dashboard costs at most its cap in memory.
+ * dashboard costs at most its cap in memory. A connection that negotiated `BATCH_SUBPROTOCOL` gets the
+ * frames of each event-loop turn as one WebSocket frame (frame-batch.ts); the policy is the same.
  */
 
 import type { Socket } from 'node:net';
-import type { ErrorCode, Permission } from '@edgewire/protocol';
+import { BATCH_SUBPROTOCOL, type ErrorCode, type Permission } from '@edgewire/protocol';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type { TokenKind } from '../auth/token-store.js';
 import type { Principal } from '../permissions/policy.js';
 import { HubStats } from '../stats.js';
 import { CloseCode } from './close-codes.js';
+import { FrameBatch } from './frame-batch.js';
 import { PreparedMessage } from './prepared-message.js';
 import { StrikeCount, TokenBucket } from './rate-limit.js';
 import type { WriteCoalescer } from './write-coalescer.js';
@@ -26,6 +28,10 @@ export interface ConnectionIdentity extends Principal {
   readonly address: string;
   /** The signed-in operator's name, for `kind` operator. */
   readonly operator?: string | undefined;
+  /** The token's credentials version the handshake read (not for operators): see `ConnectionManager`. */
+  readonly credentialsVersion?: number | undefined;
+  /** For a device: this connection's place among the device's connections (`device-generations.ts`). */
+  readonly generation?: number | undefined;
 }
 
 export interface ConnectionLimits {
@@ -68,6 +74,8 @@ export class Connection {
   #overCapSince: number | undefined;
   #closing = false;
   readonly #plain: boolean;
+  /** Frames held for one WebSocket frame at the end of the turn, on a batched connection. */
+  readonly #batch: FrameBatch | undefined;
   /** The coalescer epoch of the batch this connection's writes are held in, and its backlog then. */
   #epoch = -1;
   #backlog = 0;
@@ -86,6 +94,12 @@ export class Connection {
     this.publishBucket = new TokenBucket(limits.publishRate, limits.publishBurst);
     this.subscribeBucket = new TokenBucket(limits.subscribeRate, limits.subscribeRate * 5);
     this.#plain = socket.extensions === '';
+    this.#batch = socket.protocol === BATCH_SUBPROTOCOL ? new FrameBatch() : undefined;
+  }
+
+  /** Whether the client asked for batched frames (`BATCH_SUBPROTOCOL`). */
+  get batched(): boolean {
+    return this.#batch !== undefined;
   }
 
   get closing(): boolean {
@@ -101,13 +115,22 @@ export class Connection {
       // within the batch does not count, or a burst to a healthy client would look like a stall.
       this.#epoch = this.coalescer.epoch;
       this.#backlog = this.socket.bufferedAmount;
-      this.coalescer.hold(this.transport);
+      this.coalescer.hold(this.transport, this.#batch && this.#flush);
     }
     if (this.#backlog > this.limits.maxQueuedBytes) {
       this.#overCap();
       return false;
     }
     this.#overCapSince = undefined;
+    if (this.#batch) {
+      if (!this.#batch.fits(message.payload)) this.#flush();
+      this.#batch.add(message.payload);
+    } else this.#write(message);
+    HubStats.bump(this.stats.framesOut, type);
+    return true;
+  }
+
+  #write(message: PreparedMessage): void {
     // With no extension negotiated (permessage-deflate is off by default) the prepared frame goes
     // straight to the TCP socket; ws writes only whole frames too, so frames never interleave.
     if (this.#plain) {
@@ -117,9 +140,17 @@ export class Connection {
       this.socket.send(message.payload, TEXT_FRAME);
       this.bytesOut += message.payload.length;
     }
-    HubStats.bump(this.stats.framesOut, type);
-    return true;
   }
+
+  /**
+   * Sends the batch gathered so far. Called by the coalescer at the end of the turn, before a frame
+   * that would overflow the batch, and before a close frame, so that nothing overtakes it. Frames
+   * gathered for a socket the peer has started closing are dropped, as `send` would have dropped them.
+   */
+  readonly #flush = (): void => {
+    const frame = this.#batch?.take();
+    if (frame && this.socket.readyState === this.socket.OPEN) this.#write(frame);
+  };
 
   sendJson(frame: { type: string } & Record<string, unknown>): boolean {
     return this.send(PreparedMessage.fromText(JSON.stringify(frame)), frame.type);
@@ -142,6 +173,7 @@ export class Connection {
 
   close(code: number, reason: string): void {
     if (this.#closing) return;
+    this.#flush();
     this.#closing = true;
     this.log.info({ code, reason }, 'closing connection');
     this.socket.close(code, reason);

@@ -4,6 +4,7 @@
  * token holds in it (for the subscription limits).
  */
 import { SubscriptionIndex, topics } from '@edgewire/protocol';
+import { type DeviceConnectionOrder, isNewer } from '../cluster/device-generations.js';
 import type { Connection } from './connection.js';
 import { filterBytes, type SubscriptionUsage } from './subscription-limits.js';
 
@@ -42,7 +43,10 @@ export class ConnectionRegistry {
     return this.#byId.size;
   }
 
-  /** Adds a connection. For a device, returns the connection it replaces, if any. */
+  /**
+   * Adds a connection. For a device that already had one here, the newer of the two (by generation: the
+   * older one's handshake may finish last) becomes its live connection; returns the other.
+   */
   add(connection: Connection): Connection | undefined {
     this.#byId.set(connection.id, connection);
     const tokenId = connection.identity.tokenId;
@@ -55,11 +59,12 @@ export class ConnectionRegistry {
     const deviceId = connection.identity.deviceId;
     if (deviceId === undefined) return undefined;
     const previous = this.#byDevice.get(deviceId);
-    this.#byDevice.set(deviceId, connection);
+    const superseded = previous && isNewer(orderOf(previous), orderOf(connection)) ? connection : previous;
+    if (superseded !== connection) this.#byDevice.set(deviceId, connection);
     // A device hears its own commands without subscribing (SPEC "Topics").
     this.subscriptions.add(topics.commands(deviceId), connection);
     this.interest.watch(topics.commands(deviceId));
-    return previous;
+    return superseded;
   }
 
   /** Removes a connection and its subscriptions. Returns true when it was the device's live one. */
@@ -137,4 +142,9 @@ export class ConnectionRegistry {
   all(): IterableIterator<Connection> {
     return this.#byId.values();
   }
+}
+
+/** Where a device connection stands among the device's connections. */
+export function orderOf(connection: Connection): DeviceConnectionOrder {
+  return { generation: connection.identity.generation ?? 0, connId: connection.id };
 }

@@ -1,8 +1,18 @@
 /** The two WebSocket endpoints of SPEC "WebSocket endpoints", both behind the handshake hook. */
+import { BATCH_SUBPROTOCOL } from '@edgewire/protocol';
 import type { FastifyPluginAsync } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { Handshake } from '../auth/handshake.js';
 import type { ConnectionManager } from './connection-manager.js';
+
+/**
+ * The subprotocol answered in the handshake: batched frames when the client offers them. Otherwise
+ * what `ws` answers by default (the first one offered), so that no existing client sees a change.
+ */
+export function chooseSubprotocol(offered: Set<string>): string | false {
+  if (offered.has(BATCH_SUBPROTOCOL)) return BATCH_SUBPROTOCOL;
+  return offered.values().next().value ?? false;
+}
 
 export interface WebsocketRoutesOptions {
   handshake: Handshake;

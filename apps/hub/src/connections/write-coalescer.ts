@@ -7,17 +7,25 @@
  */
 import type { Socket } from 'node:net';
 
+interface Held {
+  socket: Socket;
+  /** Writes what its owner gathered during the turn (a batched connection's frame), before the release. */
+  flush: (() => void) | undefined;
+}
+
 export class WriteCoalescer {
-  readonly #held: Socket[] = [];
+  readonly #held: Held[] = [];
   #scheduled = false;
   /** Changes each time held writes are released: a connection holding in a new epoch is in a new batch. */
   epoch = 0;
 
-  /** Holds `socket`'s writes until the end of the current event-loop iteration. */
-  hold(socket: Socket): void {
-    if (socket.writableCorked > 0) return;
+  /**
+   * Holds `socket`'s writes until the end of the current event-loop iteration, then calls `flush` and
+   * releases them. Called at most once per socket and epoch (the connection tracks the epoch).
+   */
+  hold(socket: Socket, flush?: () => void): void {
     socket.cork();
-    this.#held.push(socket);
+    this.#held.push({ socket, flush });
     if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(this.#release);
@@ -27,6 +35,9 @@ export class WriteCoalescer {
   readonly #release = (): void => {
     this.#scheduled = false;
     this.epoch++;
-    for (const socket of this.#held.splice(0)) socket.uncork();
+    for (const { socket, flush } of this.#held.splice(0)) {
+      flush?.();
+      socket.uncork();
+    }
   };
 }

@@ -1,6 +1,6 @@
 /**
  * The hub's tables as drizzle sees them. The SQL that creates them is migrations `0001_core` and
- * `0003_operators`; the two must describe the same thing.
+ * `0003_operators` (and `0006_credentials_version`); the two must describe the same thing.
  */
 import { sql } from 'drizzle-orm';
 import { bigint, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
@@ -35,6 +35,11 @@ export const tokens = pgTable('tokens', {
   lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
   name: text('name'),
   version: integer('version').notNull().default(1),
+  /**
+   * Grows with every change to what the token grants (revocation, expiry, hash, device, permissions),
+   * whoever makes it: set by the triggers of migration 0006, announced with the change.
+   */
+  credentialsVersion: integer('credentials_version').notNull().default(1),
 });
 
 export const permissions = pgTable(

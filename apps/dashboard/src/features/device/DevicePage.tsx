@@ -36,7 +36,7 @@ export default function DevicePage({ deviceId }: { deviceId: string }) {
     const slotFor = (metric: string): ChartSlot => {
       let slot = current.get(metric);
       if (!slot) {
-        slot = { series: new MetricSeries(metric) };
+        slot = { series: new MetricSeries(metric, rangeMs) };
         // A metric first seen after the past was loaded has no past to wait for.
         if (past) slot.series.fill({ points: [], bucketMs: 1 }, 0, [], 0);
         current.set(metric, slot);
@@ -45,10 +45,10 @@ export default function DevicePage({ deviceId }: { deviceId: string }) {
       return slot;
     };
     for (const value of store.latest(deviceId).values()) slotFor(value.metric);
-    const live = store.watchDevice(deviceId, (reading) => {
-      const slot = slotFor(reading.metric);
-      if (reading.unit) slot.series.unit = reading.unit;
-      if (slot.series.add(reading.t, reading.v)) slot.chart?.invalidate();
+    const live = store.watchDevice(deviceId, (metric, t, v, unit) => {
+      const slot = slotFor(metric);
+      if (unit) slot.series.unit = unit;
+      if (slot.series.add(t, v)) slot.chart?.invalidate();
     });
     setStatus({ loading: true });
     (async () => {

@@ -10,20 +10,35 @@
  * they are in storage and show up after the next range load.
  */
 import type { HistoryPoint } from '@edgewire/protocol';
+import { Ring } from '../../live/ring';
 
 export interface HistoryPart {
   points: HistoryPoint[];
   bucketMs: number;
 }
 
+/**
+ * Points a series has room for from the start: a 15-minute window of a 10 Hz metric (9,000) and its
+ * history, so that streaming into a window as it fills allocates nothing.
+ */
+const INITIAL_POINTS = 16_384;
+/**
+ * The most a series grows to (16 MiB per metric) when its window holds more points than planned (a
+ * fast metric, a long range); beyond it the oldest points give way.
+ */
+const MAX_POINTS = 1 << 20;
+
 export class MetricSeries {
-  /** Seconds since the epoch, as uPlot wants them. */
-  readonly xs: number[] = [];
-  readonly ys: number[] = [];
+  /** Times in epoch ms, rising. */
+  readonly points = new Ring(INITIAL_POINTS);
   unit: string | null = null;
   #buffer: Array<[number, number]> | undefined = [];
 
-  constructor(readonly metric: string) {}
+  /** `windowMs`: how far back the chart shows, the span the series keeps room for. */
+  constructor(
+    readonly metric: string,
+    private readonly windowMs: number,
+  ) {}
 
   get buffering(): boolean {
     return this.#buffer !== undefined;
@@ -40,11 +55,7 @@ export class MetricSeries {
       this.#buffer.push([t, v]);
       return false;
     }
-    const last = this.xs[this.xs.length - 1];
-    if (last !== undefined && t / 1000 <= last) return false;
-    this.xs.push(t / 1000);
-    this.ys.push(v);
-    return true;
+    return this.#append(t, v);
   }
 
   /**
@@ -56,26 +67,18 @@ export class MetricSeries {
     for (const p of fine) if (p.t >= seam && p.t < cutoff) this.#append(p.t, p.v);
     const buffered = this.#buffer ?? [];
     this.#buffer = undefined;
-    for (const [t, v] of buffered) if (t >= cutoff) this.add(t, v);
+    for (const [t, v] of buffered) if (t >= cutoff) this.#append(t, v);
   }
 
-  /** Drops points older than `fromMs`; returns how many went. */
-  trim(fromMs: number): number {
-    const from = fromMs / 1000;
-    let n = 0;
-    while (n < this.xs.length && this.xs[n]! < from) n++;
-    if (n > 0) {
-      this.xs.splice(0, n);
-      this.ys.splice(0, n);
+  #append(t: number, v: number): boolean {
+    const points = this.points;
+    if (points.size > 0 && t <= points.timeAt(points.size - 1)) return false;
+    // Full while the oldest point is still in the window: the window holds more than planned.
+    if (points.full && points.capacity < MAX_POINTS && points.timeAt(0) >= t - this.windowMs) {
+      points.grow(points.capacity * 2);
     }
-    return n;
-  }
-
-  #append(t: number, v: number): void {
-    const last = this.xs[this.xs.length - 1];
-    if (last !== undefined && t / 1000 <= last) return;
-    this.xs.push(t / 1000);
-    this.ys.push(v);
+    points.push(t, v);
+    return true;
   }
 }
 

@@ -39,6 +39,8 @@ export function FleetPage() {
   const [label, setLabel] = useState('');
   const [sort, setSort] = useState<Sort>('name');
   const now = useNow(15_000);
+  // The fleet's readings stream while the overview is shown, and only then.
+  useEffect(() => store.streamFleet(), [store]);
 
   const labels = useMemo(() => [...new Set(devices.flatMap((d) => labelText(d.labels)))].sort(), [devices]);
   const shown = useMemo(() => {
