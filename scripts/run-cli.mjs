@@ -18,12 +18,15 @@ export async function runCli(packageUrl) {
 }
 
 /**
- * True when the package in `dir` has `dist/<file>` and no source newer than it: a build that sources
- * edited since would run code that is no longer there (the one-command run builds on every start).
+ * True when the package in `dir` has `dist/<file>` and no source (under `src/` of `dir`, or of each of
+ * `sourceDirs` for a bundle) newer than it: a build that sources edited since would run code that is no
+ * longer there (the one-command run builds on every start).
  */
-export function isBuilt(dir, file) {
+export function isBuilt(dir, file, sourceDirs = [dir]) {
   const built = join(dir, 'dist', file);
-  return existsSync(built) && statSync(built).mtimeMs >= newestFile(join(dir, 'src'));
+  if (!existsSync(built)) return false;
+  const builtAt = statSync(built).mtimeMs;
+  return sourceDirs.every((source) => builtAt >= newestFile(join(source, 'src')));
 }
 
 /** Newest modification time of the files under `dir`, in ms. */

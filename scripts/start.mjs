@@ -40,9 +40,13 @@ if (!existsSync(new URL('../node_modules/.modules.yaml', import.meta.url))) {
   if (install.status !== 0) process.exit(install.status ?? 1);
 }
 
-// The hub serves the operators' web app from its build; make one the first time.
-if (!existsSync(new URL('../apps/dashboard/dist/index.html', import.meta.url))) {
-  console.log('Building the dashboard (first run only)…');
+// The hub serves the operators' web app from its build; (re)build it when missing or older than the
+// sources it bundles, so a checkout that pulled new dashboard code does not serve the old one.
+const dashboardSources = ['apps/dashboard', 'packages/client', 'packages/protocol'].map((pkg) =>
+  join(root, pkg),
+);
+if (!isBuilt(join(root, 'apps/dashboard'), 'index.html', dashboardSources)) {
+  console.log('Building the dashboard…');
   const vite = fileURLToPath(new URL('../apps/dashboard/node_modules/vite/bin/vite.js', import.meta.url));
   const build = spawnSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], {
     cwd: fileURLToPath(new URL('../apps/dashboard', import.meta.url)),
