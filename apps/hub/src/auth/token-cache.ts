@@ -26,7 +26,7 @@ export class TokenCache {
   readonly #lookups: Batcher<string, undefined, TokenRecord>;
   readonly #touches: Batcher<string, undefined, never>;
   /** Counts `clear()`s: a lookup that was under way during one may have read what was just revoked. */
-  #generation = 0;
+  #clears = 0;
 
   constructor(
     store: Pick<TokenStore, 'findByHashes' | 'touch'>,
@@ -49,10 +49,10 @@ export class TokenCache {
     const cached = this.#entries.get(hash);
     if (cached && cached.until > now) return cached.record;
     if ((this.#unknown.get(hash) ?? 0) > now) return undefined;
-    const generation = this.#generation;
+    const clearsBefore = this.#clears;
     const record = await this.#lookups.submit(hash, undefined, stillWanted);
     // Not remembered when the cache was cleared meanwhile: the answer may predate the revocation.
-    const remember = this.ttlMs > 0 && generation === this.#generation;
+    const remember = this.ttlMs > 0 && clearsBefore === this.#clears;
     // The index found the row by hash; this comparison is the one that decides, in constant time.
     if (!record || !sameSecret(record.hash, hash)) {
       if (remember) {
@@ -79,7 +79,7 @@ export class TokenCache {
 
   clear(): void {
     this.#entries.clear();
-    this.#generation++;
+    this.#clears++;
   }
 
   /** Resolves once every lookup and write asked for so far is done (before the database closes). */

@@ -45,12 +45,20 @@ function deviceOf(filter: string): string | undefined {
 }
 
 /** Each operator once (their earliest window), longest-looking first. */
-export function joinViewers(deviceId: string, viewers: readonly Viewer[]): PageViewers {
+function earliestPerOperator(viewers: Iterable<Viewer>): Viewer[] {
   const earliest = new Map<string, number>();
   for (const { name, since } of viewers) earliest.set(name, Math.min(since, earliest.get(name) ?? since));
-  const list = [...earliest]
+  return [...earliest]
     .sort(([a, x], [b, y]) => x - y || a.localeCompare(b))
-    .map(([name, since]) => ({ name, since: new Date(since).toISOString() }));
+    .map(([name, since]) => ({ name, since }));
+}
+
+/** The published list: each operator once (their earliest window), longest-looking first. */
+export function joinViewers(deviceId: string, viewers: readonly Viewer[]): PageViewers {
+  const list = earliestPerOperator(viewers).map(({ name, since }) => ({
+    name,
+    since: new Date(since).toISOString(),
+  }));
   return { device: deviceId, viewers: list };
 }
 
@@ -103,9 +111,7 @@ export class PageViewerList implements SubscriptionObserver {
    * retained already (a second window of an operator already listed sends nothing).
    */
   async refresh(deviceId: string): Promise<void> {
-    const mine = joinViewers(deviceId, [...(this.#looking.get(deviceId)?.values() ?? [])]).viewers.map(
-      ({ name, since }) => ({ name, since: Date.parse(since) }),
-    );
+    const mine = earliestPerOperator(this.#looking.get(deviceId)?.values() ?? []);
     const list = joinViewers(deviceId, await this.lists.share(deviceId, mine));
     const topic = viewerTopics.device(deviceId);
     // Nobody looking: the retained list goes, rather than staying as an empty one per device ever seen.
