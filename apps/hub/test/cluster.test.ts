@@ -4,8 +4,9 @@
  * (random key prefix) and against a real three-master Redis Cluster started for the suite.
  */
 import { pageViewersSchema, viewerTopics } from '@edgewire/protocol';
-import { Redis } from 'ioredis';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRedis, isCluster, redisTargetOf } from '../src/cluster/redis-client.js';
 import { ApiClient } from './api-client.js';
 import { ControlledSink } from './controlled-sink.js';
 import {
@@ -49,6 +50,8 @@ describe.each(REDIS_SETUPS)('two hubs on $name', ({ start }) => {
     const watcher = (await connect(b, '/ws', { token: viewer.token, topics: 'devices/pi-1/telemetry/#' }))
       .client;
     const presence = (await connect(b, '/ws', { token: viewer.token, topics: 'devices/pi-1/status' })).client;
+    // Subscribed from the ack on: until then the other instance may not know anyone watches.
+    await Promise.all([watcher.nextOfType('ack'), presence.nextOfType('ack')]);
     const pi = (await connect(a, '/ws/device/pi-1', { token: device.token })).client;
     const readings = [20, 21, 22].map((value, i) => ({ metric: 'temp', value, ts: 1_700_000_000_000 + i }));
     pi.send({ type: 'telemetry', seq: 1, readings });
@@ -99,15 +102,19 @@ describe.each(REDIS_SETUPS)('two hubs on $name', ({ start }) => {
   it("keeps the newer connection when the older one's announcement reaches its instance late", async () => {
     const device = await a.admin.addDevice('pi-5');
     const marker = await a.admin.addDevice('pi-5-marker');
-    // The hubs' control channel, heard and written through one Redis node: what the test publishes
-    // reaches each instance in the order it was published.
-    const node = redis.options.redisUrl ?? `redis://${redis.options.redisClusterNodes?.[0]}`;
-    const listener = new Redis(node);
-    const writer = new Redis(node);
+    // The hubs' control channel, heard and written as the hubs do (sharded on a Cluster): what the test
+    // publishes reaches each instance in the order it was published.
+    const target = redisTargetOf(redis.options)!;
+    const listener = createRedis(target, pino({ level: 'silent' }), 'test', 'subscriber');
+    const writer = createRedis(target, pino({ level: 'silent' }), 'test', 'commands');
+    await Promise.all([listener.connect(), writer.connect()]);
+    const sharded = isCluster(writer);
     const channel = `${shared.redisPrefix}:control`;
     const heard: string[] = [];
-    listener.on('message', (_channel: string, text: string) => heard.push(text));
-    await listener.subscribe(channel);
+    listener.on(sharded ? 'smessage' : 'message', (_channel: string, text: string) => heard.push(text));
+    await (sharded ? listener.ssubscribe(channel) : listener.subscribe(channel));
+    const publish = (text: string) =>
+      sharded ? writer.spublish(channel, text) : writer.publish(channel, text);
     try {
       const markerOnB = (await connect(b, '/ws/device/pi-5-marker', { token: marker.token })).client;
       const { client: older, welcome } = await connect(a, '/ws/device/pi-5', { token: device.token });
@@ -118,10 +125,10 @@ describe.each(REDIS_SETUPS)('two hubs on $name', ({ start }) => {
       expect((await older.closed).code).toBe(4009);
       // The older connection's announcement again, late: the newer connection has taken over. A forged
       // takeover of the marker device follows it, so once the marker is closed the late one was handled.
-      await writer.publish(channel, announced);
+      await publish(announced);
       const takeover = { type: 'device-connected', deviceId: 'pi-5-marker', connId: 'forged' };
       const forged = { from: 'test', event: { ...takeover, generation: Number.MAX_SAFE_INTEGER } };
-      await writer.publish(channel, JSON.stringify(forged));
+      await publish(JSON.stringify(forged));
       expect(await closedWithin(markerOnB.closed, 5000)).toBe(4009);
       newer.send({ type: 'telemetry', seq: 1, readings: [{ metric: 'm', value: 1, ts: 1 }] });
       expect(await newer.nextOfType('ack')).toEqual({ type: 'ack', seq: 1 });
@@ -205,10 +212,14 @@ describe.each(REDIS_SETUPS)('two hubs on $name', ({ start }) => {
     const topic = viewerTopics.device('shared-page');
     /** Reads the page's viewer lists until `expected` (earlier lists may come first). */
     const becomes = async (page: TestClient, expected: string[]) => {
+      const seen: string[] = [];
       for (;;) {
-        const message = await page.nextOfType('msg', 5000);
+        const message = await page.nextOfType('msg', 5000).catch((error: Error) => {
+          throw new Error(`${error.message}; lists seen: ${seen.join(' ')}; waited for [${expected}]`);
+        });
         expect(message.topic).toBe(topic);
         const list = message.payload === null ? [] : pageViewersSchema.parse(message.payload).viewers;
+        seen.push(`[${list.map((v) => v.name)}]`);
         if (JSON.stringify(list.map((v) => v.name)) === JSON.stringify(expected)) return;
       }
     };

@@ -60,6 +60,7 @@ it('shows a change made on one instance live in an operator window on the other'
   const onB = new ApiClient(b.url);
   onB.cookie = onA.cookie;
   const window = await onB.socket({ topics: '$admin/#' });
+  await window.nextOfType('ack');
   await onA.call('POST', '/api/devices', { body: { id: 'cross-1' } });
   expect(await window.nextOfType('msg')).toMatchObject({
     topic: '$admin/devices/cross-1',

@@ -3,14 +3,18 @@
  * connections watch and which streams it keeps history of; every instance keeps that map
  * (`RemoteInterest`) and sends a message only to the inboxes of the instances that watch it. A message
  * nobody watches, anywhere, never reaches Redis. Messages of recorded streams are first appended to
- * their Redis Stream (`RedisHistory`), which gives them their position. With a Redis Cluster, inboxes use
- * sharded pub/sub (SPUBLISH/SSUBSCRIBE), so each message crosses only the shard owning the inbox.
+ * their Redis Stream (`RedisHistory`), which gives them their position. With a Redis Cluster, the control
+ * channel and the inboxes use sharded pub/sub (SPUBLISH/SSUBSCRIBE): each message crosses only the shard
+ * owning its channel, and what one instance sends on a channel arrives in the order it was sent. (A
+ * plain PUBLISH has no key, so the Cluster client sends each one to a random node: an interest change
+ * and its undoing, or an instance's last snapshot and its goodbye, could then arrive swapped.)
  *
  * Delivery across instances is at most once, like Redis pub/sub itself: during a Redis outage each
  * instance still serves its own connections, and a stream whose messages could not be recorded starts a
  * new epoch once Redis is back, so no client takes a gap for a recovery.
  */
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import {
   connectRedis,
@@ -42,6 +46,9 @@ const FORGET_AFTER_MS = 3 * ANNOUNCE_MS;
  * this long, as it is not asked again until it is heard from.
  */
 const CONFIRM_TIMEOUT_MS = 10_000;
+/** How long a starting instance waits to hear its own channels, and how often it tries. */
+const PROBE_TIMEOUT_MS = 10_000;
+const PROBE_EVERY_MS = 50;
 
 /** What travels on the control channel, which every instance subscribes to. */
 interface ControlEnvelope {
@@ -55,6 +62,8 @@ interface ControlEnvelope {
   snapshot?: { filters: string[]; streams: string[] };
   /** A new or reconnected instance asks the others for their snapshots. */
   hello?: true;
+  /** Sent by an instance to itself, on each of its channels, until it hears it (`hearItself`). */
+  probe?: true;
   bye?: true;
 }
 
@@ -120,6 +129,8 @@ export class RedisBus implements Bus {
   readonly #silent = new Set<string>();
   /** Waiters for the interest changes not broadcast yet. */
   #upcoming: Confirmation | undefined;
+  /** This instance's channels on which it has not heard its own probe yet, while it starts. */
+  readonly #unheard = new Set<string>();
 
   private constructor(options: RedisBusOptions) {
     const { target, prefix, logger } = options;
@@ -159,9 +170,12 @@ export class RedisBus implements Bus {
     const subscriber = bus.#subscriber;
     subscriber.on('message', (channel: string, text: string) => bus.#receive(channel, text));
     subscriber.on('smessage', (channel: string, text: string) => bus.#receive(channel, text));
-    await subscriber.subscribe(bus.#control);
-    if (bus.#sharded) await subscriber.ssubscribe(bus.#inbox(bus.#instance));
-    else await subscriber.subscribe(bus.#inbox(bus.#instance));
+    // One call per channel: on a Cluster the two live in different slots, so on different shards.
+    for (const channel of [bus.#control, bus.#inbox(bus.#instance)]) {
+      if (bus.#sharded) await subscriber.ssubscribe(channel);
+      else await subscriber.subscribe(channel);
+    }
+    await bus.#hearItself();
     bus.#hello();
     // ioredis resubscribes by itself after a reconnection; the others may have forgotten us meanwhile.
     // Whichever of the two connections comes back last makes the announcement go through.
@@ -301,7 +315,7 @@ export class RedisBus implements Bus {
       if (inbox.messages?.length === 0) delete inbox.messages;
       if (inbox.events?.length === 0) delete inbox.events;
       if (inbox.confirmed?.length === 0) delete inbox.confirmed;
-      if (inbox.messages || inbox.events || inbox.confirmed) this.#send(this.#inbox(instance), inbox, true);
+      if (inbox.messages || inbox.events || inbox.confirmed) this.#send(this.#inbox(instance), inbox);
     }
     this.#inboxes.clear();
     if (this.#retained.length > 0) this.#broadcast({ from: this.#instance, retained: this.#retained });
@@ -409,22 +423,37 @@ export class RedisBus implements Bus {
     }
   }
 
+  /**
+   * Waits until this instance hears what it sends on its control channel and its inbox. A Redis Cluster
+   * client may still be settling its shard subscribers after SSUBSCRIBE has answered, and what arrives
+   * meanwhile is lost: the snapshots the others send in answer to this instance's hello must not be.
+   */
+  async #hearItself(): Promise<void> {
+    this.#unheard.add(this.#control).add(this.#inbox(this.#instance));
+    const deadline = Date.now() + PROBE_TIMEOUT_MS;
+    while (this.#unheard.size > 0 && Date.now() < deadline) {
+      for (const channel of this.#unheard) this.#send(channel, { from: this.#instance, probe: true });
+      await sleep(PROBE_EVERY_MS);
+    }
+    if (this.#unheard.size > 0) this.#logger.warn('redis bus: not hearing its own channels yet; going on');
+    this.#unheard.clear();
+  }
+
   #hello(): void {
     this.#broadcast({ from: this.#instance, hello: true });
     this.#announce();
   }
 
   #broadcast(envelope: ControlEnvelope): void {
-    this.#send(this.#control, envelope, false);
+    this.#send(this.#control, envelope);
   }
 
-  #send(channel: string, body: ControlEnvelope | InboxEnvelope, inbox: boolean): void {
+  #send(channel: string, body: ControlEnvelope | InboxEnvelope): void {
     if (this.#publisher.status !== 'ready') return;
     const text = JSON.stringify(body);
-    const sent =
-      inbox && this.#sharded
-        ? this.#publisher.spublish(channel, text)
-        : this.#publisher.publish(channel, text);
+    const sent = this.#sharded
+      ? this.#publisher.spublish(channel, text)
+      : this.#publisher.publish(channel, text);
     sent.catch((error: Error) => this.#warn(error, 'redis bus publish failed'));
   }
 
@@ -445,7 +474,10 @@ export class RedisBus implements Bus {
       return;
     }
     const from = envelope.from;
-    if (from === this.#instance) return;
+    if (from === this.#instance) {
+      if (envelope.probe) this.#unheard.delete(channel);
+      return;
+    }
     if (this.#silent.size > 0) this.#silent.delete(from);
     for (const message of envelope.messages ?? []) this.#local?.deliver(message);
     for (const event of envelope.events ?? []) this.#onControl?.(event);
