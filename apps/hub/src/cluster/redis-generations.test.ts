@@ -24,7 +24,8 @@ async function instance(reachable = true): Promise<RedisGenerations> {
 
 afterAll(async () => {
   for (const lease of leases) await lease.release();
-  await clients[0]?.del(`${prefix}:generations`);
+  const keys = (await clients[0]?.keys(`${prefix}:generation:*`)) ?? [];
+  if (keys.length > 0) await clients[0]?.del(...keys);
   for (const client of clients) client.disconnect();
 });
 
@@ -39,8 +40,23 @@ it("orders a device's connections across instances, and after an outage", async 
   // connection of the device (here on another instance) is newer than the one of the outage.
   const during = await (await instance(false)).next('pi-1');
   expect(during).toBeGreaterThan(0);
+  // Later: past the millisecond of the outage's generation (within one, the connection ids decide).
+  while (Date.now() <= during) await new Promise((resolve) => setImmediate(resolve));
   const after = await a.next('pi-1');
   expect(isNewer({ generation: after, connId: 'a' }, { generation: during, connId: 'b' })).toBe(true);
+});
+
+it("forgets a device's generation a day after its last connection, so deleted devices leave nothing", async () => {
+  const hub = await instance();
+  const first = await hub.next('pi-gone');
+  const ttl = await clients[0]!.pttl(`${prefix}:generation:pi-gone`);
+  expect(ttl).toBeGreaterThan(23 * 3600_000);
+  expect(ttl).toBeLessThanOrEqual(24 * 3600_000);
+  // Once forgotten (a day later), the next connection still comes after every earlier one: generations
+  // follow the clock.
+  await clients[0]!.del(`${prefix}:generation:pi-gone`);
+  while (Date.now() <= first) await new Promise((resolve) => setImmediate(resolve));
+  expect(await hub.next('pi-gone')).toBeGreaterThan(first);
 });
 
 it('settles equal generations by connection id, the same way on every instance', () => {

@@ -1,7 +1,7 @@
 /**
- * Device generations (see `device-generations.ts`) kept in Redis, one hash field per device, next to
- * the cluster's other state (same hash tag, so one Redis Cluster slot). Redis hands them out one at a
- * time, so they order a device's connections across instances whatever the instances' clocks say.
+ * Device generations (see `device-generations.ts`) kept in Redis, one key per device, next to the
+ * cluster's other state (same hash tag, so one Redis Cluster slot). Redis hands them out one at a time,
+ * so they order a device's connections across instances whatever the instances' clocks say.
  */
 import type { Logger } from 'pino';
 import { type DeviceGenerations, LocalGenerations } from './device-generations.js';
@@ -9,19 +9,26 @@ import type { InstanceLease } from './instance-lease.js';
 import type { RedisClient } from './redis-client.js';
 
 /**
- * Atomically: one more than the device's last generation, but not below ARGV[2] (the instance's clock,
+ * How long a device's last generation is kept after its last connection. A generation is never below
+ * the clock (epoch ms) when it is taken, so one taken after the key expired is newer than any before it
+ * (unless the instances' clocks differ by more than this); the keys of deleted or silent devices go.
+ */
+const KEEP_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Atomically: one more than the device's last generation, but not below ARGV[1] (the instance's clock,
  * epoch ms), so that generations given out during an outage (below) are passed once Redis is back.
  * Epoch ms have 13 digits: Lua's number-to-string conversion (14 significant digits) keeps them exact.
  */
 const NEXT = `
-local last = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
-local next = tonumber(ARGV[2])
+local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+local next = tonumber(ARGV[1])
 if next <= last then next = last + 1 end
-redis.call('HSET', KEYS[1], ARGV[1], next)
+redis.call('SET', KEYS[1], next, 'PX', ARGV[2])
 return next`;
 
 export class RedisGenerations implements DeviceGenerations {
-  readonly #key: string;
+  readonly #keyPrefix: string;
   /**
    * Stands in while Redis is unreachable, so the hub keeps serving its own connections: generations of
    * this instance's counter and clock. They still order the connections that stay on this instance, and
@@ -36,14 +43,15 @@ export class RedisGenerations implements DeviceGenerations {
     lease: InstanceLease,
     private readonly logger: Logger,
   ) {
-    this.#key = `${lease.keyPrefix}:generations`;
+    this.#keyPrefix = `${lease.keyPrefix}:generation:`;
   }
 
   async next(deviceId: string): Promise<number> {
     // Not ready: a command would wait for a reconnection attempt, holding up the handshake.
     if (this.redis.status !== 'ready') return this.#fallback.take();
     try {
-      const generation = Number(await this.redis.eval(NEXT, 1, this.#key, deviceId, String(Date.now())));
+      const key = this.#keyPrefix + deviceId;
+      const generation = Number(await this.redis.eval(NEXT, 1, key, String(Date.now()), String(KEEP_MS)));
       this.#fallback.note(generation);
       return generation;
     } catch (error) {
