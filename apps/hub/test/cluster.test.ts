@@ -38,6 +38,29 @@ describe.each(REDIS_SETUPS)('two hubs on $name', ({ start }) => {
     await redis?.stop();
   });
 
+  /**
+   * The hubs' control channel, heard and written as the hubs do (sharded on a Cluster): what the test
+   * publishes reaches each instance in the order it was published.
+   */
+  const controlChannel = async () => {
+    const target = redisTargetOf(redis.options)!;
+    const listener = createRedis(target, pino({ level: 'silent' }), 'test', 'subscriber');
+    const writer = createRedis(target, pino({ level: 'silent' }), 'test', 'commands');
+    await Promise.all([listener.connect(), writer.connect()]);
+    const sharded = isCluster(writer);
+    const channel = `${shared.redisPrefix}:control`;
+    const heard: string[] = [];
+    listener.on(sharded ? 'smessage' : 'message', (_channel: string, text: string) => heard.push(text));
+    await (sharded ? listener.ssubscribe(channel) : listener.subscribe(channel));
+    return {
+      heard,
+      publish: (text: string) => (sharded ? writer.spublish(channel, text) : writer.publish(channel, text)),
+      close: async () => {
+        await Promise.all([listener.quit(), writer.quit()]);
+      },
+    };
+  };
+
   it('reports the bus in /readyz', async () => {
     const ready = await fetch(`${a.url}/readyz`);
     expect(ready.status).toBe(200);
@@ -102,38 +125,49 @@ describe.each(REDIS_SETUPS)('two hubs on $name', ({ start }) => {
   it("keeps the newer connection when the older one's announcement reaches its instance late", async () => {
     const device = await a.admin.addDevice('pi-5');
     const marker = await a.admin.addDevice('pi-5-marker');
-    // The hubs' control channel, heard and written as the hubs do (sharded on a Cluster): what the test
-    // publishes reaches each instance in the order it was published.
-    const target = redisTargetOf(redis.options)!;
-    const listener = createRedis(target, pino({ level: 'silent' }), 'test', 'subscriber');
-    const writer = createRedis(target, pino({ level: 'silent' }), 'test', 'commands');
-    await Promise.all([listener.connect(), writer.connect()]);
-    const sharded = isCluster(writer);
-    const channel = `${shared.redisPrefix}:control`;
-    const heard: string[] = [];
-    listener.on(sharded ? 'smessage' : 'message', (_channel: string, text: string) => heard.push(text));
-    await (sharded ? listener.ssubscribe(channel) : listener.subscribe(channel));
-    const publish = (text: string) =>
-      sharded ? writer.spublish(channel, text) : writer.publish(channel, text);
+    const control = await controlChannel();
     try {
       const markerOnB = (await connect(b, '/ws/device/pi-5-marker', { token: marker.token })).client;
       const { client: older, welcome } = await connect(a, '/ws/device/pi-5', { token: device.token });
       const announced = await waitFor("the older connection's announcement", () =>
-        heard.find((text) => text.includes(`"connId":"${welcome.conn}"`)),
+        control.heard.find((text) => text.includes(`"connId":"${welcome.conn}"`)),
       );
       const newer = (await connect(b, '/ws/device/pi-5', { token: device.token })).client;
       expect((await older.closed).code).toBe(4009);
       // The older connection's announcement again, late: the newer connection has taken over. A forged
       // takeover of the marker device follows it, so once the marker is closed the late one was handled.
-      await publish(announced);
+      await control.publish(announced);
       const takeover = { type: 'device-connected', deviceId: 'pi-5-marker', connId: 'forged' };
       const forged = { from: 'test', event: { ...takeover, generation: Number.MAX_SAFE_INTEGER } };
-      await publish(JSON.stringify(forged));
+      await control.publish(JSON.stringify(forged));
       expect(await closedWithin(markerOnB.closed, 5000)).toBe(4009);
       newer.send({ type: 'telemetry', seq: 1, readings: [{ metric: 'm', value: 1, ts: 1 }] });
       expect(await newer.nextOfType('ack')).toEqual({ type: 'ack', seq: 1 });
     } finally {
-      await Promise.all([listener.quit(), writer.quit()]);
+      await control.close();
+    }
+  });
+
+  it('keeps the newer retained message when an older one from another instance arrives after it', async () => {
+    const writer = await a.admin.addToken({ permissions: [{ filter: 'config/#', access: 'readwrite' }] });
+    const live = (await connect(b, '/ws', { token: writer.token, topics: 'config/#' })).client;
+    await live.nextOfType('ack');
+    const publisher = (await connect(a, '/ws', { token: writer.token })).client;
+    publisher.send({ type: 'pub', topic: 'config/mode', payload: 'new', retain: true });
+    const newer = await live.nextOfType('msg');
+    expect(newer).toMatchObject({ topic: 'config/mode', payload: 'new' });
+    // Another instance's retained message of a moment before, delivered late; then a marker after it.
+    const control = await controlChannel();
+    try {
+      const late = { topic: 'config/mode', payload: 'old', ts: newer.ts - 50, retain: true };
+      const marker = { topic: 'config/marker', payload: 1, ts: Date.now(), retain: true };
+      await control.publish(JSON.stringify({ from: 'test', retained: [late] }));
+      await control.publish(JSON.stringify({ from: 'test', retained: [marker] }));
+      expect(await live.nextOfType('msg')).toMatchObject({ topic: 'config/marker' });
+      const joining = (await connect(b, '/ws', { token: writer.token, topics: 'config/mode' })).client;
+      expect(await joining.nextOfType('msg')).toMatchObject({ payload: 'new', retained: true });
+    } finally {
+      await control.close();
     }
   });
 

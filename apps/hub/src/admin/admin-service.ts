@@ -28,7 +28,7 @@ import {
   type IssuedToken,
   TokenStore,
 } from '../auth/token-store.js';
-import type { Bus } from '../bus/bus.js';
+import { type Bus, stampNow } from '../bus/bus.js';
 import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.js';
 import { type ApiTokenRow, ApiTokenStore } from '../operators/api-token-store.js';
 import { type Actor, AuditLog, SYSTEM_ACTOR } from '../operators/audit-log.js';
@@ -179,7 +179,7 @@ export class AdminService implements AdminApi {
     for (const tokenId of tokenIds) this.parts.bus.control({ type: 'token-invalidated', tokenId });
     // Its presence and its command list go too: nobody keeps seeing a deleted device as online.
     for (const topic of [topics.status(id), topics.commandList(id)]) {
-      this.parts.bus.publish({ topic, payload: null, ts: Date.now(), retain: true });
+      this.parts.bus.publish({ topic, payload: null, ts: stampNow(), retain: true });
     }
     await this.#changed('device', id, 'deleted', 'device.remove');
   }
@@ -381,7 +381,7 @@ export class AdminService implements AdminApi {
     this.parts.bus.publish({
       topic: adminTopics[resource](id),
       payload: event,
-      ts: Date.now(),
+      ts: stampNow(),
       retain: false,
     });
   }

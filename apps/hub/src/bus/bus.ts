@@ -13,10 +13,21 @@ export interface StreamPosition {
   readonly offset: number;
 }
 
+let lastStamp = 0;
+
+/**
+ * A new message's `ts`: the clock, but never behind the last one given here, so that a clock set back
+ * does not make this instance's next retained message look older than the one it replaces.
+ */
+export function stampNow(): number {
+  lastStamp = Math.max(Date.now(), lastStamp);
+  return lastStamp;
+}
+
 export interface BusMessage {
   readonly topic: string;
   readonly payload: JsonValue;
-  /** When the hub accepted the message, epoch ms. */
+  /** When the hub accepted the message, epoch ms (`stampNow`); orders retained messages across instances. */
   readonly ts: number;
   readonly retain: boolean;
   /** Set on messages of a stream that keeps history. */

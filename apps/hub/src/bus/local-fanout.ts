@@ -31,8 +31,9 @@ export class LocalFanout implements LocalDelivery {
   }
 
   deliver(message: BusMessage): void {
-    // Every instance keeps retained messages as they pass, so a subscriber anywhere gets them on `sub`.
-    if (message.retain) this.retained.set(message);
+    // Every instance keeps retained messages as they pass, so a subscriber anywhere gets them on `sub`;
+    // one that arrives after a newer one of its topic (from another instance) is superseded.
+    if (message.retain && !this.retained.set(message)) return;
     const index = this.registry.subscriptions;
     if (!index.hasMatch(message.topic)) return;
     const frame = msgFrame(message);

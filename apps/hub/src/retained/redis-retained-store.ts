@@ -27,8 +27,8 @@ export class RedisRetainedStore implements RetainedStore {
     return store;
   }
 
-  set(message: BusMessage): void {
-    this.#local.set(message);
+  set(message: BusMessage): boolean {
+    if (!this.#local.set(message)) return false;
     const write =
       message.payload === null
         ? this.redis.hdel(this.key, message.topic)
@@ -36,6 +36,7 @@ export class RedisRetainedStore implements RetainedStore {
     write.catch((error: Error) =>
       this.logger.warn({ err: error.message }, 'storing a retained message failed'),
     );
+    return true;
   }
 
   matching(filter: string): BusMessage[] {
