@@ -52,9 +52,17 @@ describe.each(REDIS_SETUPS)('two hubs on $name', ({ start }) => {
     const heard: string[] = [];
     listener.on(sharded ? 'smessage' : 'message', (_channel: string, text: string) => heard.push(text));
     await (sharded ? listener.ssubscribe(channel) : listener.subscribe(channel));
+    const publish = (text: string) =>
+      sharded ? writer.spublish(channel, text) : writer.publish(channel, text);
+    // Listening once it hears itself (a Cluster client may still be settling its shard subscribers).
+    const probe = JSON.stringify({ from: 'test', probe: true });
+    await waitFor('the test to hear the control channel', async () => {
+      await publish(probe);
+      return heard.includes(probe);
+    });
     return {
       heard,
-      publish: (text: string) => (sharded ? writer.spublish(channel, text) : writer.publish(channel, text)),
+      publish,
       close: async () => {
         await Promise.all([listener.quit(), writer.quit()]);
       },
