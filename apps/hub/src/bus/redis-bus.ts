@@ -131,6 +131,8 @@ export class RedisBus implements Bus {
   #upcoming: Confirmation | undefined;
   /** This instance's channels on which it has not heard its own probe yet, while it starts. */
   readonly #unheard = new Set<string>();
+  /** Wakes `hearItself` once every channel was heard. */
+  #heardAll: (() => void) | undefined;
 
   private constructor(options: RedisBusOptions) {
     const { target, prefix, logger } = options;
@@ -431,12 +433,16 @@ export class RedisBus implements Bus {
   async #hearItself(): Promise<void> {
     this.#unheard.add(this.#control).add(this.#inbox(this.#instance));
     const deadline = Date.now() + PROBE_TIMEOUT_MS;
+    const heardAll = new Promise<void>((resolve) => {
+      this.#heardAll = resolve;
+    });
     while (this.#unheard.size > 0 && Date.now() < deadline) {
       for (const channel of this.#unheard) this.#send(channel, { from: this.#instance, probe: true });
-      await sleep(PROBE_EVERY_MS);
+      await Promise.race([heardAll, sleep(PROBE_EVERY_MS)]);
     }
     if (this.#unheard.size > 0) this.#logger.warn('redis bus: not hearing its own channels yet; going on');
     this.#unheard.clear();
+    this.#heardAll = undefined;
   }
 
   #hello(): void {
@@ -475,7 +481,7 @@ export class RedisBus implements Bus {
     }
     const from = envelope.from;
     if (from === this.#instance) {
-      if (envelope.probe) this.#unheard.delete(channel);
+      if (envelope.probe && this.#unheard.delete(channel) && this.#unheard.size === 0) this.#heardAll?.();
       return;
     }
     if (this.#silent.size > 0) this.#silent.delete(from);
