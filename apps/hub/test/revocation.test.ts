@@ -90,6 +90,35 @@ it("keeps a connection open when its token's creation is announced only after it
   }
 });
 
+it('keeps a re-created device connected when the deletion of the earlier one is announced late', async () => {
+  // Deleting a device announces the device and each of its tokens at commit; a busy hub may hear that
+  // after the device was created again with the same id and has connected. Replayed here, late.
+  const outside = postgres(testDb.url!, { max: 1, onnotice: () => {} });
+  try {
+    const heard: string[] = [];
+    await outside.listen(CREDENTIALS_CHANNEL, (payload) => heard.push(payload));
+    await hub.admin.addDevice('reborn');
+    const [earlier] = await outside<{ id: string }[]>`select id from tokens where device_id = 'reborn'`;
+    await hub.admin.removeDevice('reborn');
+    const ofDeletion = () => heard.filter((p) => p === 'device:reborn' || p.includes(earlier!.id));
+    await waitFor('the announcements of the deletion', () => ofDeletion().includes('device:reborn'));
+    const again = await hub.admin.addDevice('reborn');
+    const { client } = await connect(hub, '/ws/device/reborn', { token: again.token });
+    const witness = await hub.admin.addToken({ permissions: [{ filter: 'a/#', access: 'read' }] });
+    const watched = (await connect(hub, '/ws', { token: witness.token })).client;
+    for (const payload of ofDeletion()) await outside`select pg_notify(${CREDENTIALS_CHANNEL}, ${payload})`;
+    // Once the witness's revocation has closed it, the replayed announcements before it were handled.
+    await outside`update tokens set revoked_at = now() where id = ${witness.id}`;
+    expect(await closedWithin(watched.closed, 1000)).toBe(4003);
+    expect(client.socket.readyState).toBe(client.socket.OPEN);
+    // Deleting the device again, now, closes it.
+    await outside`delete from devices where id = 'reborn'`;
+    expect(await closedWithin(client.closed, 1000)).toBe(4003);
+  } finally {
+    await outside.end();
+  }
+});
+
 it('reports unknown ids to the administrator', async () => {
   await expect(hub.admin.revokeToken('tok_nope')).rejects.toThrow(/no token tok_nope/);
   await expect(hub.admin.removeDevice('nope')).rejects.toThrow(/no device nope/);

@@ -119,13 +119,7 @@ export class ConnectionManager {
   /** Applies a control event from the bus to this instance's connections. */
   onControl(event: ControlEvent): void {
     const { registry } = this.options;
-    if (
-      event.type === 'token-invalidated' ||
-      event.type === 'device-removed' ||
-      event.type === 'session-ended'
-    ) {
-      this.#changes.heard(event);
-    }
+    if (event.type === 'token-invalidated' || event.type === 'session-ended') this.#changes.heard(event);
     switch (event.type) {
       case 'token-invalidated':
         for (const connection of registry.ofToken(event.tokenId)) {
@@ -140,9 +134,9 @@ export class ConnectionManager {
         return;
       case 'connections-query':
       case 'connections-report':
-        return;
+      // A deleted device's tokens go with it, and their own announcements close its connection. The
+      // deletion itself closes nothing: heard late, it would close a device re-created with the same id.
       case 'device-removed':
-        registry.device(event.deviceId)?.close(CloseCode.credentialsInvalidated, 'device deleted');
         return;
       case 'telemetry-committed': {
         const device = registry.device(event.deviceId);

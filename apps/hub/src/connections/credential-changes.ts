@@ -2,8 +2,9 @@
  * Which connections a credentials change ends. Changes are heard asynchronously (the database announces
  * them at commit, other hubs over the bus), often after a client has already connected with their result:
  * a token's creation announces the token too. So a token change carries the token's credentials version
- * (migration 0006) and ends only what read an older one; device deletions, session ends and unversioned
- * token changes end everything that checked its credentials before they were heard.
+ * (migration 0006) and ends only what read an older one; session ends and unversioned token changes end
+ * everything that checked its credentials before they were heard. A device deletion ends its connection
+ * through its tokens' deletion, which is announced with their versions.
  */
 import type { ControlEvent } from '../bus/bus.js';
 import type { ConnectionIdentity } from './connection.js';
@@ -11,10 +12,7 @@ import type { ConnectionIdentity } from './connection.js';
 /** How long a change is remembered for handshakes that were already past their credentials check. */
 const MEMORY_MS = 10_000;
 
-export type CredentialsChange = Extract<
-  ControlEvent,
-  { type: 'token-invalidated' | 'device-removed' | 'session-ended' }
->;
+export type CredentialsChange = Extract<ControlEvent, { type: 'token-invalidated' | 'session-ended' }>;
 
 /** Whether a connection that read `identity` predates the token change announced with `version`. */
 export function predates(identity: ConnectionIdentity, version: number | undefined): boolean {
@@ -26,7 +24,7 @@ export function predates(identity: ConnectionIdentity, version: number | undefin
 }
 
 export class CredentialChanges {
-  /** Unversioned changes heard and when (key: `token:id`, `session:id`, `device:id`). */
+  /** Unversioned changes heard and when (key: `token:id`, `session:id`). */
   readonly #heard = new Map<string, number>();
   /** The highest credentials version heard per token, and when. */
   readonly #versions = new Map<string, { version: number; at: number }>();
@@ -45,11 +43,7 @@ export class CredentialChanges {
       return;
     }
     const key =
-      change.type === 'token-invalidated'
-        ? `token:${change.tokenId}`
-        : change.type === 'session-ended'
-          ? `session:${change.sessionId}`
-          : `device:${change.deviceId}`;
+      change.type === 'token-invalidated' ? `token:${change.tokenId}` : `session:${change.sessionId}`;
     this.#heard.set(key, now);
   }
 
@@ -60,8 +54,7 @@ export class CredentialChanges {
     return (
       (announced !== undefined && predates(identity, announced.version)) ||
       // An operator's `tokenId` is their session's id.
-      heardSince(`${identity.kind === 'operator' ? 'session' : 'token'}:${identity.tokenId}`) ||
-      (identity.deviceId !== undefined && heardSince(`device:${identity.deviceId}`))
+      heardSince(`${identity.kind === 'operator' ? 'session' : 'token'}:${identity.tokenId}`)
     );
   }
 }
