@@ -63,40 +63,55 @@ it('closes a connection with 4003 when its permissions change, and applies the n
   expect(welcome.permissions).toEqual([{ filter: 'plant/boiler/#', access: 'read' }]);
 });
 
-it("keeps a connection open when its token's creation is announced only after it connected", async () => {
-  // The database announces a new token (its permission rows) at commit, asynchronously: a client can
-  // connect with the token before a busy hub hears that. The announcements are replayed here, late.
+/** A database connection of the test's own, hearing the credential announcements the hub hears. */
+interface Announcements {
+  readonly outside: postgres.Sql;
+  readonly heard: string[];
+  /**
+   * Announces `payloads` again, late, and returns once the hub has handled them: announcements are
+   * handled in order, and a witness token revoked after them has had its connection closed.
+   */
+  replayLate(payloads: readonly string[]): Promise<void>;
+}
+
+async function withAnnouncements(test: (announcements: Announcements) => Promise<void>): Promise<void> {
   const outside = postgres(testDb.url!, { max: 1, onnotice: () => {} });
   try {
     const heard: string[] = [];
     await outside.listen(CREDENTIALS_CHANNEL, (payload) => heard.push(payload));
+    const replayLate = async (payloads: readonly string[]) => {
+      const witness = await hub.admin.addToken({ permissions: [{ filter: 'a/#', access: 'read' }] });
+      const watched = (await connect(hub, '/ws', { token: witness.token })).client;
+      for (const payload of payloads) await outside`select pg_notify(${CREDENTIALS_CHANNEL}, ${payload})`;
+      await outside`update tokens set revoked_at = now() where id = ${witness.id}`;
+      expect(await closedWithin(watched.closed, 1000)).toBe(4003);
+    };
+    await test({ outside, heard, replayLate });
+  } finally {
+    await outside.end();
+  }
+}
+
+it("keeps a connection open when its token's creation is announced only after it connected", async () => {
+  // The database announces a new token (its permission rows) at commit, asynchronously: a client can
+  // connect with the token before a busy hub hears that.
+  await withAnnouncements(async ({ outside, heard, replayLate }) => {
     const issued = await hub.admin.addToken({ permissions: [{ filter: 'a/#', access: 'read' }] });
     const ofIssued = () => heard.filter((payload) => payload.includes(issued.id));
     await waitFor('the announcement of the new token', () => ofIssued().length > 0);
     const { client } = await connect(hub, '/ws', { token: issued.token });
-    const witness = await hub.admin.addToken({ permissions: [{ filter: 'a/#', access: 'read' }] });
-    const watched = (await connect(hub, '/ws', { token: witness.token })).client;
-    for (const payload of ofIssued()) await outside`select pg_notify(${CREDENTIALS_CHANNEL}, ${payload})`;
-    // Announcements are handled in order: once the witness's revocation has closed it, the replayed
-    // ones before it have been handled too.
-    await outside`update tokens set revoked_at = now() where id = ${witness.id}`;
-    expect(await closedWithin(watched.closed, 1000)).toBe(4003);
+    await replayLate(ofIssued());
     expect(client.socket.readyState).toBe(client.socket.OPEN);
     // A change after the connection read the token still closes it.
     await outside`update tokens set revoked_at = now() where id = ${issued.id}`;
     expect(await closedWithin(client.closed, 1000)).toBe(4003);
-  } finally {
-    await outside.end();
-  }
+  });
 });
 
 it('keeps a re-created device connected when the deletion of the earlier one is announced late', async () => {
   // Deleting a device announces the device and each of its tokens at commit; a busy hub may hear that
-  // after the device was created again with the same id and has connected. Replayed here, late.
-  const outside = postgres(testDb.url!, { max: 1, onnotice: () => {} });
-  try {
-    const heard: string[] = [];
-    await outside.listen(CREDENTIALS_CHANNEL, (payload) => heard.push(payload));
+  // after the device was created again with the same id and has connected.
+  await withAnnouncements(async ({ outside, heard, replayLate }) => {
     await hub.admin.addDevice('reborn');
     const [earlier] = await outside<{ id: string }[]>`select id from tokens where device_id = 'reborn'`;
     await hub.admin.removeDevice('reborn');
@@ -104,19 +119,12 @@ it('keeps a re-created device connected when the deletion of the earlier one is 
     await waitFor('the announcements of the deletion', () => ofDeletion().includes('device:reborn'));
     const again = await hub.admin.addDevice('reborn');
     const { client } = await connect(hub, '/ws/device/reborn', { token: again.token });
-    const witness = await hub.admin.addToken({ permissions: [{ filter: 'a/#', access: 'read' }] });
-    const watched = (await connect(hub, '/ws', { token: witness.token })).client;
-    for (const payload of ofDeletion()) await outside`select pg_notify(${CREDENTIALS_CHANNEL}, ${payload})`;
-    // Once the witness's revocation has closed it, the replayed announcements before it were handled.
-    await outside`update tokens set revoked_at = now() where id = ${witness.id}`;
-    expect(await closedWithin(watched.closed, 1000)).toBe(4003);
+    await replayLate(ofDeletion());
     expect(client.socket.readyState).toBe(client.socket.OPEN);
     // Deleting the device again, now, closes it.
     await outside`delete from devices where id = 'reborn'`;
     expect(await closedWithin(client.closed, 1000)).toBe(4003);
-  } finally {
-    await outside.end();
-  }
+  });
 });
 
 it('reports unknown ids to the administrator', async () => {
