@@ -274,7 +274,7 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
     });
     const live = new ClusterConnections(registry, bus);
     const revoke = (event: ControlEvent) => {
-      if (event.type === 'token-invalidated' || event.type === 'device-removed') tokenCache.clear();
+      if (event.type === 'token-invalidated') tokenCache.clear();
       connections.onControl(event);
     };
     bus.attach(new LocalFanout(registry, retained, stats, recoveries), (event) => {

@@ -175,7 +175,6 @@ export class AdminService implements AdminApi {
 
   async removeDevice(id: string): Promise<void> {
     const tokenIds = await this.parts.tokens.removeDevice(id);
-    this.parts.bus.control({ type: 'device-removed', deviceId: id });
     for (const tokenId of tokenIds) this.parts.bus.control({ type: 'token-invalidated', tokenId });
     // Its presence and its command list go too: nobody keeps seeing a deleted device as online.
     for (const topic of [topics.status(id), topics.commandList(id)]) {

@@ -48,8 +48,8 @@ export interface AcceptedHandshake {
   readonly identity: ConnectionIdentity;
   readonly topics: readonly string[];
   /**
-   * When the token was looked up (epoch ms): a device deletion or session end heard after this must still
-   * reach the connection (a token's changes are told apart by `identity.credentialsVersion`).
+   * When the credentials were looked up (epoch ms): a session end or an unversioned token change heard
+   * after this must still reach the connection (versioned token changes go by `identity.credentialsVersion`).
    */
   readonly checkedAt: number;
   /** From a `User-Agent: edgewire-agent/<version>` header, when the client sent one. */

@@ -10,9 +10,10 @@ import type { Database } from '../storage/database.js';
 import { CREDENTIALS_CHANNEL } from '../storage/migrations/0003_operators.js';
 
 /**
- * `token:<id>:<version>`, `device:<id>`, `session:<id>` → the control event that closes what they
- * affect; `null` for the bare `token:<id>` still sent for hubs of earlier releases (migration 0006), which
- * always comes with its versioned twin.
+ * `token:<id>:<version>`, `session:<id>` → the control event that closes what they affect; `null` for
+ * what needs nothing: the bare `token:<id>` still sent for hubs of earlier releases (migration 0006),
+ * which always comes with its versioned twin, and `device:<id>`, as a deleted device's tokens announce
+ * their own deletion (by device id, heard late, it would close a device re-created with that id).
  */
 export function revocationEvent(payload: string): ControlEvent | null | undefined {
   const at = payload.indexOf(':');
@@ -20,7 +21,7 @@ export function revocationEvent(payload: string): ControlEvent | null | undefine
   const id = payload.slice(at + 1);
   if (at <= 0 || id.length === 0) return undefined;
   if (kind === 'token') return tokenEvent(id);
-  if (kind === 'device') return { type: 'device-removed', deviceId: id };
+  if (kind === 'device') return null;
   if (kind === 'session') return { type: 'session-ended', sessionId: id };
   return undefined;
 }

@@ -50,8 +50,6 @@ export type ControlEvent =
       readonly connections: readonly ConnectionView[];
       readonly kicked: boolean;
     }
-  /** The device was deleted: close its connection with 4003. */
-  | { readonly type: 'device-removed'; readonly deviceId: string }
   /** `connId` is now the device's live connection: any older one, anywhere, closes with 4009. */
   | {
       readonly type: 'device-connected';

@@ -134,9 +134,6 @@ export class ConnectionManager {
         return;
       case 'connections-query':
       case 'connections-report':
-      // A deleted device's tokens go with it, and their own announcements close its connection. The
-      // deletion itself closes nothing: heard late, it would close a device re-created with the same id.
-      case 'device-removed':
         return;
       case 'telemetry-committed': {
         const device = registry.device(event.deviceId);
